@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #53dae0f1
+# %% ../nbs/99_api.ipynb #c41d2df8
 __version__ = "0.1.0"
 
 from .core import Evaluation
 from .stats import GroupStats
 from .metrics import Metric, Cost, MetricsResult, UndefinedMetricWarning, METRICS, available_metrics
 from .slices import SliceFrame, MISSING, OTHER
-from . import datasets
+from . import datasets, report
