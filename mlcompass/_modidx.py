@@ -101,6 +101,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'mlcompass.metrics._m_selection': ('metrics.html#_m_selection', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics._m_specificity': ('metrics.html#_m_specificity', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics._mean_of': ('metrics.html#_mean_of', 'mlcompass/metrics.py'),
+                                   'mlcompass.metrics._metrics_plot': ('metrics.html#_metrics_plot', 'mlcompass/metrics.py'),
+                                   'mlcompass.metrics._metrics_widget': ('metrics.html#_metrics_widget', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics._nanmean': ('metrics.html#_nanmean', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics._per_class': ('metrics.html#_per_class', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics._r2': ('metrics.html#_r2', 'mlcompass/metrics.py'),

@@ -192,3 +192,13 @@ def test_cli_example_writes_an_offline_report(tmp_path):
     html = out.read_text()
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "") and "Sex × race" in html
     assert "data:image/png;base64," in html
+
+
+def test_overall_metrics_result_shows_everywhere():
+    import matplotlib
+    matplotlib.use("Agg")
+    ev = mc.Evaluation([0, 1, 1, 0, 1], [0, 1, 0, 0, 1], y_score=[.1, .9, .4, .3, .8])
+    res = ev.metrics()
+    assert list(res.to_frame().columns) == ["value", "ci_low", "ci_high"]
+    assert res.plot() is res and res.ax_ is not None
+    assert "accuracy" in res.widget().value and "<table" in res._repr_html_()
