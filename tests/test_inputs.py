@@ -217,3 +217,16 @@ def test_cost_matrix_errors():
 def test_numeric_unseen_predictions_suggest_regression():
     with pytest.warns(UserWarning, match=re.escape(core.HINT_REGRESSION)):
         mc.Evaluation([10.0, 10.0, 12.0], [12.0, 8.0, 10.0])
+
+
+def test_label_types_ints_strings_booleans_categoricals():
+    yt = pd.Series(pd.Categorical(["cat", "dog", "cat", "bird"], categories=["bird", "cat", "dog"]))
+    yp = pd.Series(pd.Categorical(["cat", "cat", "cat", "bird"], categories=["bird", "cat", "dog"]))
+    ev = mc.Evaluation(yt, yp)
+    assert ev.task == "multiclass" and ev.labels.tolist() == ["bird", "cat", "dog"]
+    assert ev.metrics(["accuracy"], ci=None)["accuracy"] == 0.75
+    ev = mc.Evaluation(np.array([True, False, True]), np.array([True, True, True]))
+    assert ev.task == "binary" and ev.pos_label is True and ev.labels.tolist() == [False, True]
+    assert ev.metrics(["precision"], ci=None)["precision"] == pytest.approx(2 / 3)
+    ev = mc.Evaluation(pd.Series(["b", "a"], dtype="str"), pd.Series(["a", "a"], dtype="str"), pos_label="a")
+    assert ev.labels.tolist() == ["a", "b"] and ev.metrics(["recall"], ci=None)["recall"] == 1.0
