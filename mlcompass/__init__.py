@@ -5,11 +5,13 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #c41d2df8
+# %% ../nbs/99_api.ipynb #c0b76d2f
 __version__ = "0.1.0"
 
 from .core import Evaluation
 from .stats import GroupStats
 from .metrics import Metric, Cost, MetricsResult, UndefinedMetricWarning, METRICS, available_metrics
 from .slices import SliceFrame, MISSING, OTHER
+from .baselines import (Baseline, HumanLevel, Literature, OpenSource, PreviousSystem, Trivial, compare,
+                                 BaselineComparison, measure_latency)
 from . import datasets, report
