@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #c0b76d2f
+# %% ../nbs/99_api.ipynb #b60fc8f2
 __version__ = "0.1.0"
 
 from .core import Evaluation
@@ -14,4 +14,6 @@ from .metrics import Metric, Cost, MetricsResult, UndefinedMetricWarning, METRIC
 from .slices import SliceFrame, MISSING, OTHER
 from .baselines import (Baseline, HumanLevel, Literature, OpenSource, PreviousSystem, Trivial, compare,
                                  BaselineComparison, measure_latency)
+from .milestones import milestones, Milestones
+from .sanity import sanity, overfit_tiny, beats_trivial, leakage, Check, SanityReport
 from . import datasets, report
