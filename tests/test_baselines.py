@@ -258,3 +258,18 @@ def test_trivial_scores_are_dummy_probabilities():
     assert mc.compare(ev, [], metric="roc_auc").to_frame().loc[0, "trivial (majority)"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match=re.escape("PreviousSystem 'v0' has no probability scores, and roc_auc needs them")):
         mc.compare(ev, [mc.PreviousSystem(ev.y_pred, name="v0")], metric="roc_auc")
+
+
+def test_results_plot_and_widget():
+    import matplotlib
+    matplotlib.use("Agg")
+    import ipywidgets
+    cmp = mc.compare(speech_eval(), [mc.HumanLevel(per_slice={"clean speech": .95})], by="audio")
+    assert cmp.plot() is cmp and len(cmp.ax_.collections) >= 2
+    assert isinstance(cmp.widget(), ipywidgets.VBox)
+    ms = mc.milestones(train=0.92, dev=0.90, human=0.99)
+    assert ms.plot().ax_ is not None and "focus on bias" in ms._repr_html_()
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=200)}); y = (X["a"] > 0).astype(int).to_numpy()
+    rep = mc.sanity(X=X, y=y)
+    assert rep.plot().ax_ is not None and isinstance(rep.widget(), ipywidgets.HTML)
