@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #34406cc9
+# %% ../nbs/99_api.ipynb #de8c6825
 __version__ = "0.1.0"
 
 from .core import Evaluation
@@ -16,5 +16,6 @@ from .baselines import (Baseline, HumanLevel, Literature, OpenSource, PreviousSy
                                  BaselineComparison, measure_latency)
 from .milestones import milestones, Milestones
 from .sanity import sanity, overfit_tiny, beats_trivial, leakage, Check, SanityReport
+from .fairness import FairnessReport, fairness
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from . import datasets, report
