@@ -76,7 +76,7 @@ def test_columns_and_gap(ev):
     sf = ev.slices(by="city", metrics=["accuracy", "f1"])
     f = sf.to_frame()
     assert list(f.columns) == ["slice", "depth", "city", "n", "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-                               "accuracy_gap", "f1", "f1_ci_low", "f1_ci_high", "f1_gap", "p_value", "too_small"]
+                               "accuracy_gap", "accuracy_support", "f1", "f1_ci_low", "f1_ci_high", "f1_gap", "p_value", "too_small"]
     assert np.allclose(f["accuracy_gap"], f["accuracy"] - sf.overall["accuracy"])
     assert f["share"].sum() == pytest.approx(1)
     assert sf.tested_metric == "accuracy"
