@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #de8c6825
+# %% ../nbs/99_api.ipynb #e911b968
 __version__ = "0.1.0"
 
 from .core import Evaluation
@@ -17,5 +17,6 @@ from .baselines import (Baseline, HumanLevel, Literature, OpenSource, PreviousSy
 from .milestones import milestones, Milestones
 from .sanity import sanity, overfit_tiny, beats_trivial, leakage, Check, SanityReport
 from .fairness import FairnessReport, fairness
+from .discovery import DiscoveredSlices, discover
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from . import datasets, report
