@@ -81,6 +81,7 @@ def bench(*args):
     setup()
     sh(BIN / "python", "bench/bench_import.py")
     sh(BIN / "python", "bench/bench_slices.py", *args)
+    sh(BIN / "python", "bench/bench_discovery.py")
 
 
 TASKS = {"setup": setup, "example": example, "test": test, "bench": bench}
