@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #e911b968
+# %% ../nbs/99_api.ipynb #3a7be57e
 __version__ = "0.1.0"
 
 from .core import Evaluation
@@ -20,3 +20,24 @@ from .fairness import FairnessReport, fairness
 from .discovery import DiscoveredSlices, discover
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from . import datasets, report
+
+# widgets load ipywidgets: they are imported on first use, so that `import mlcompass` stays light
+_LAZY = {"ErrorTagger": "mlcompass.widgets", "Dashboard": "mlcompass.widgets", "with_tags": "mlcompass.widgets"}
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mlcompass' has no attribute {name!r}")
+
+def _ev_widget(self, baselines=(), **kw):
+    "The dashboard: overview, slices, comparison, discovery, classes, fairness and examples (see `mlcompass.widgets`)."
+    from mlcompass.widgets import Dashboard
+    return Dashboard(self, baselines=baselines, **kw)
+
+def _ev_with_tags(self, store, **kw):
+    "The evaluation with the tags of an ErrorTagger store as data columns (see `mlcompass.widgets.with_tags`)."
+    from mlcompass.widgets import with_tags
+    return with_tags(self, store, **kw)
+
+Evaluation.widget, Evaluation.with_tags = _ev_widget, _ev_with_tags
