@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #3a7be57e
+# %% ../nbs/99_api.ipynb #92044be2
 __version__ = "0.1.0"
 
 from .core import Evaluation
@@ -25,9 +25,9 @@ from . import datasets, report
 _LAZY = {"ErrorTagger": "mlcompass.widgets", "Dashboard": "mlcompass.widgets", "with_tags": "mlcompass.widgets"}
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-        return getattr(importlib.import_module(_LAZY[name]), name)
+    import importlib
+    if name == "widgets": return importlib.import_module("mlcompass.widgets")
+    if name in _LAZY: return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mlcompass' has no attribute {name!r}")
 
 def _ev_widget(self, baselines=(), **kw):

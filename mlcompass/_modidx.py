@@ -479,4 +479,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'mlcompass.widgets._safely': ('widgets.html#_safely', 'mlcompass/widgets.py'),
                                    'mlcompass.widgets.read_store': ('widgets.html#read_store', 'mlcompass/widgets.py'),
                                    'mlcompass.widgets.slice_mask': ('widgets.html#slice_mask', 'mlcompass/widgets.py'),
+                                   'mlcompass.widgets.static_notebook': ('widgets.html#static_notebook', 'mlcompass/widgets.py'),
                                    'mlcompass.widgets.with_tags': ('widgets.html#with_tags', 'mlcompass/widgets.py')}}}

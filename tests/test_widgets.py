@@ -119,8 +119,11 @@ def test_import_does_not_load_ipywidgets():
     assert out == ["False", "True"]
 
 
-def test_executed_notebook_converted_to_html_shows_the_tables(tmp_path):
-    "Execute a notebook with the dashboard (no widget state saved, as papermill/nbclient do) and convert it: the tables are there."
+@pytest.mark.parametrize("saved_state", [False, True])
+def test_executed_notebook_converted_to_html_shows_the_tables(tmp_path, saved_state):
+    """Execute a notebook with the dashboard and convert it to HTML: the static tables are there and escaped.
+    Without saved widget state (papermill, nbclient store_widget_state=False) nbconvert falls back to the twin by
+    itself; with saved state (a notebook saved from JupyterLab), static_notebook() makes it so."""
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
@@ -133,9 +136,11 @@ def test_executed_notebook_converted_to_html_shows_the_tables(tmp_path):
     """)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
-    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=saved_state).execute()
     out = nb.cells[0].outputs[0]["data"]
     assert "application/vnd.jupyter.widget-view+json" in out and "text/html" in out
+    if saved_state: nb = mc.widgets.static_notebook(nb)
     body, _ = HTMLExporter().from_notebook_node(nb)
-    assert "city == &#x27;&lt;lyon&gt;&#x27;" in body and "accuracy" in body  # the static table, escaped
+    assert "city == '&lt;lyon&gt;'" in body and "accuracy" in body  # the static table, escaped (nbconvert re-serialises &#x27; as ')
     assert "<lyon>" not in body
+    assert "widget-view+json" not in body and "widget-state+json" not in body  # nothing that needs a CDN
