@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 from sklearn import metrics as skm
+from _parity_helpers import probabilities
 
 RTOL, ATOL = 1e-9, 1e-12
 INT_NAMES = [0, 1, 2, 3, 4, 5]
@@ -75,18 +76,6 @@ def label_cases(draw, max_n=40, binary=None):
         kw["task"] = "binary"
         if isinstance(names[0], str): kw["pos_label"] = names[1]
     return kw
-
-
-def probabilities(draw, n, k):
-    "Row-stochastic (n, k) scores: Dirichlet draws, or compositions of 10 tenths (many ties, exact 0 and 1)."
-    if draw(st.booleans()):
-        rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
-        return rng.dirichlet(np.full(k, draw(st.sampled_from([0.3, 1.0, 5.0]))), size=n)
-    rows = []
-    for _ in range(n):
-        cuts = sorted(draw(st.lists(st.integers(0, 10), min_size=k - 1, max_size=k - 1)))
-        rows.append(np.diff([0] + cuts + [10]) / 10)
-    return np.array(rows, float)
 
 
 @st.composite

@@ -2,6 +2,7 @@
 import warnings
 
 import numpy as np
+from hypothesis import strategies as st
 import pandas as pd
 from sklearn import metrics as skm
 from fairlearn.metrics import selection_rate
@@ -128,3 +129,15 @@ def wilson_textbook(successes, n, conf=0.95):
     centre = (phat + z ** 2 / (2 * n)) / (1 + z ** 2 / n)
     half = z / (1 + z ** 2 / n) * np.sqrt(phat * (1 - phat) / n + z ** 2 / (4 * n ** 2))
     return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def probabilities(draw, n, k):
+    "Row-stochastic (n, k) scores: Dirichlet draws, or compositions of 10 tenths (many ties, exact 0 and 1)."
+    if draw(st.booleans()):
+        rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+        return rng.dirichlet(np.full(k, draw(st.sampled_from([0.3, 1.0, 5.0]))), size=n)
+    rows = []
+    for _ in range(n):
+        cuts = sorted(draw(st.lists(st.integers(0, 10), min_size=k - 1, max_size=k - 1)))
+        rows.append(np.diff([0] + cuts + [10]) / 10)
+    return np.array(rows, float)

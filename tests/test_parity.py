@@ -27,7 +27,7 @@ from sklearn.preprocessing import label_binarize
 import fairlearn.metrics as flm
 
 import mlcompass as mc
-from _parity_helpers import one_vs_rest_cells, same, check_same, quiet, sk_classification, slice_masks, bh, wilson_textbook
+from _parity_helpers import probabilities, one_vs_rest_cells, same, check_same, quiet, sk_classification, slice_masks, bh, wilson_textbook
 
 # predictions of a class absent from y_true: mlcompass says so (UserWarning); that is the point of some cases here
 pytestmark = pytest.mark.filterwarnings("ignore:y_pred contains label:UserWarning")
@@ -118,18 +118,6 @@ def multiclass_cases(draw, max_n=40):
     yt, yp = np.array([names[v] for v in yt]), np.array([names[v] for v in yp])
     pos = draw(st.one_of(st.none(), st.sampled_from(names)))
     return dict(y_true=yt, y_pred=yp, data=draw(frames(n)), sample_weight=draw(weights(n)), labels=names, pos_label=pos)
-
-
-def probabilities(draw, n, k):
-    "Row-stochastic (n, k) scores: Dirichlet draws, or compositions of 10 tenths (many ties, exact 0 and 1)."
-    if draw(st.booleans()):
-        rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
-        return rng.dirichlet(np.full(k, draw(st.sampled_from([0.3, 1.0, 5.0]))), size=n)
-    rows = []
-    for _ in range(n):
-        cuts = sorted(draw(st.lists(st.integers(0, 10), min_size=k - 1, max_size=k - 1)))
-        rows.append(np.diff([0] + cuts + [10]) / 10)
-    return np.array(rows, float)
 
 
 @st.composite
