@@ -1,0 +1,117 @@
+"""The run store: concurrent writers, a killed writer, foreign and corrupt files, migration, paired comparison from a run."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlcompass as mc
+
+WRITER = textwrap.dedent("""
+    import sys, numpy as np, mlcompass as mc
+    store, worker, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rng = np.random.default_rng(worker)
+    y = rng.integers(0, 2, 60)
+    ev = mc.Evaluation(y, np.where(rng.random(60) < .2, 1 - y, y))
+    for i in range(runs):
+        mc.log_run(ev, name=f"worker-{worker}", params={"i": i}, store=store, metrics=["accuracy"], save_predictions=(i % 10 == 0))
+""")
+
+
+def test_eight_processes_fifty_runs_each(tmp_path):
+    store = tmp_path / "mlcompass.db"
+    mc.RunStore(store)  # created once; the writers race on inserts, not on creation
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(store), str(w), "50"], stderr=subprocess.PIPE, text=True)
+             for w in range(8)]
+    errors = [p.communicate(timeout=600)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    runs = mc.runs(store=store)
+    assert len(runs) == 400
+    assert runs.groupby("name").size().tolist() == [50] * 8
+    assert runs["id"].is_unique
+    assert sorted(int(p["i"]) for p in runs.loc[runs["name"] == "worker-3", "params"]) == list(range(50))
+
+
+def test_creation_race_is_safe(tmp_path):
+    "Several processes opening a store that does not exist yet: one creates it, nobody fails."
+    store = tmp_path / "fresh.db"
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(store), str(w), "3"], stderr=subprocess.PIPE, text=True) for w in range(6)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert len(mc.runs(store=store)) == 18
+
+
+def test_killed_writer_leaves_the_store_readable(tmp_path):
+    store = tmp_path / "mlcompass.db"
+    y = np.array([0, 1, 1, 0])
+    mc.log_run(mc.Evaluation(y, y), name="before", store=store)
+    hold = textwrap.dedent(f"""
+        import sqlite3, time
+        con = sqlite3.connect({str(store)!r}, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO runs (name, created, params, metrics) VALUES ('half-written', 'now', '{{}}', '{{}}')")
+        print("inside", flush=True)
+        time.sleep(60)
+    """)
+    p = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "inside"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    runs = mc.runs(store=store)
+    assert runs["name"].tolist() == ["before"]  # the uncommitted run is gone, the committed one intact
+    mc.log_run(mc.Evaluation(y, y), name="after", store=store)
+    assert mc.runs(store=store)["name"].tolist() == ["before", "after"]
+
+
+def test_foreign_and_corrupt_files_are_refused_by_path(tmp_path):
+    text = tmp_path / "readme.db"
+    text.write_text("not a database")
+    with pytest.raises(mc.store.StoreError, match=f"{text} is not an mlcompass run store"):
+        mc.RunStore(text)
+    assert text.read_text() == "not a database"
+    foreign = tmp_path / "crm.db"
+    con = sqlite3.connect(foreign); con.execute("CREATE TABLE clients (id INTEGER)"); con.commit(); con.close()
+    with pytest.raises(mc.store.StoreError, match=r"is an SQLite database but not an mlcompass run store \(its tables: \['clients'\]\)"):
+        mc.log_run(mc.Evaluation([0, 1], [0, 1]), name="x", store=foreign)
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"SQLite format 3\x00" + os.urandom(4096))
+    with pytest.raises(mc.store.StoreError, match="corrupt"):
+        mc.RunStore(corrupt)
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    store = tmp_path / "mlcompass.db"
+    mc.RunStore(store)
+    con = sqlite3.connect(store); con.execute("UPDATE mlcompass_meta SET value='99'"); con.commit(); con.close()
+    with pytest.raises(mc.store.StoreError, match="schema version 99, newer than this mlcompass understands"):
+        mc.RunStore(store)
+
+
+def test_run_contents_and_previous_system_from_run(tmp_path):
+    store = tmp_path / "runs" / "mlcompass.db"
+    rng = np.random.default_rng(1)
+    idx = pd.Index([f"ex{i}" for i in range(400)])
+    g = pd.Series(rng.choice(["a", "b"], 400), index=idx)
+    y = pd.Series(rng.choice(["cat", "dog"], 400), index=idx)
+    flip = lambda p: pd.Series(np.where(rng.random(400) < p, np.where(y == "cat", "dog", "cat"), y), index=idx)
+    old = mc.Evaluation(y, flip(.3), data=pd.DataFrame({"g": g}), pos_label="dog", y_score=rng.random(400))
+    new = mc.Evaluation(y, flip(.1), data=pd.DataFrame({"g": g}), pos_label="dog", y_score=rng.random(400))
+    rid = mc.log_run(old, name="prod", params={"depth": 3}, store=store, by=["g"], commit="abc123")
+    run = mc.RunStore(store).get("prod")
+    assert run["id"] == rid and run["params"] == {"depth": 3} and run["git_commit"] == "abc123"
+    assert run["metrics"]["accuracy"]["value"] == pytest.approx(old.metrics(["accuracy"], ci=None)["accuracy"])
+    assert set(run["slices"]["slice"]) == {"g == 'a'", "g == 'b'"}
+    preds = mc.RunStore(store).predictions("last")
+    assert preds["id"].tolist()[:2] == ["ex0", "ex1"] and "score_dog" in preds
+    cmp = mc.compare(new, [mc.PreviousSystem.from_run("last", store=store)], metric="accuracy", by="g")
+    f = cmp.to_frame()
+    assert f.loc[0, "prod"] == pytest.approx(old.metrics(["accuracy"], ci=None)["accuracy"])
+    assert f.loc[0, "prod_verdict"] == "better"
+    auc = mc.compare(new, [mc.PreviousSystem.from_run(rid, store=store)], metric="roc_auc").to_frame()
+    assert auc.loc[0, "prod"] == pytest.approx(old.metrics(["roc_auc"], ci=None)["roc_auc"])
