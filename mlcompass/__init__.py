@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #c39b3cc4
+# %% ../nbs/99_api.ipynb #6b6d1de1
 __version__ = "0.1.0"
 
 from .core import Evaluation
@@ -19,6 +19,7 @@ from .sanity import sanity, overfit_tiny, beats_trivial, leakage, Check, SanityR
 from .fairness import FairnessReport, fairness
 from .discovery import DiscoveredSlices, discover
 from .store import RunStore, log_run, runs
+from .gates import Gates, GateResults
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from . import datasets, report
 

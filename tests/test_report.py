@@ -1,0 +1,170 @@
+"""End to end: `mlcompass report` on a CSV, against the API's own figures; exit codes; offline HTML; escaping; injection."""
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlcompass as mc
+
+INJECTION = "\"; import os; os.system('touch pwned') #"
+SCRIPT = "<script>alert(1)</script>"
+GATES = """
+[gates]
+min_overall = { accuracy = 0.8 }
+min_slice = { accuracy = 0.6 }
+by = ["sex", "race"]
+max_disparity = { selection_rate = 0.5 }
+sensitive = ["sex"]
+min_gain_over_trivial = { accuracy = 0.02 }
+max_regression = { accuracy = 0.01 }
+"""
+
+
+def cli(*args, cwd):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "mlcompass.cli", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    "Predictions of a real model on a sample of the Adult test split, with a second annotator and a previous model."
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    d = tmp_path_factory.mktemp("report")
+    train = mc.datasets.load_adult("train").sample(8000, random_state=0)
+    test = mc.datasets.load_adult("test").sample(3000, random_state=1).reset_index(drop=True)
+    feats = ["age", "education-num", "hours-per-week", "capital-gain"]
+    def fit(it): return HistGradientBoostingClassifier(max_iter=it, random_state=0).fit(train[feats], train["income"])
+    cur, prev = fit(60), fit(3)
+    df = test[["sex", "race", "age"]].copy()
+    df["race"] = df["race"].astype(object).where(df["race"] != "Black", SCRIPT)  # a hostile category value
+    df["label"] = test["income"].to_numpy()
+    p = cur.predict_proba(test[feats])[:, 1]
+    df["pred"], df["proba"] = np.where(p >= 0.5, ">50K", "<=50K"), p
+    rng = np.random.default_rng(0)
+    df["annotator"] = np.where(rng.random(len(df)) < 0.08, np.where(df["label"] == ">50K", "<=50K", ">50K"), df["label"])
+    df.to_csv(d / "preds.csv", index=False)
+    pp = prev.predict_proba(test[feats])[:, 1]
+    df.assign(pred=np.where(pp >= 0.5, ">50K", "<=50K"), proba=pp).to_parquet(d / "previous.parquet")
+    (d / "gates.toml").write_text(GATES)
+    return d
+
+
+BASE = ["--predictions", "preds.csv", "--y-true", "label", "--y-pred", "pred", "--y-score", "proba", "--pos-label", ">50K",
+        "--by", "sex", "race", "age", "--sensitive", "sex", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def first(work):
+    res = cli("report", *BASE, "--human-labels", "annotator", "--literature", "0.84:Kohavi 1996:https://archive.ics.uci.edu/dataset/2/adult",
+              "--previous", "previous.parquet", "--gates", "gates.toml", "--title", INJECTION, "--log", "first",
+              "--store", "runs.db", "--out", "out", cwd=work)
+    return res
+
+
+def test_exit_code_and_files(work, first):
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = work / "out"
+    assert {p.name for p in out.iterdir()} >= {"report.ipynb", "report.html", "summary.json"}
+    assert first.stdout.strip() == str(out / "report.html")
+    assert "gates PASSED" in first.stderr
+
+
+def test_summary_matches_the_api(work, first):
+    s = json.loads((work / "out" / "summary.json").read_text())
+    df = pd.read_csv(work / "preds.csv")
+    ev = mc.report.load_evaluation(df, y_true="label", y_pred="pred", y_score="proba", pos_label=">50K", features=["sex", "race", "age"])
+    overall = ev.metrics().to_frame()
+    for m, row in overall.iterrows():
+        for c in ("value", "ci_low", "ci_high"):
+            assert s["overall"][m][c] == pytest.approx(row[c], abs=1e-12), (m, c)
+    prev = mc.report.load_evaluation(work / "previous.parquet", y_true="label", y_pred="pred", y_score="proba", pos_label=">50K", features=[])
+    gates = mc.Gates.from_file(work / "gates.toml")
+    checked = ev.check(gates, previous=mc.PreviousSystem(prev, name="previous"), sensitive=["sex"])
+    got = pd.DataFrame(s["gates"]["results"])
+    want = checked.to_frame()
+    assert list(got["status"]) == list(want["status"]) and s["gates"]["passed"] == checked.passed
+    np.testing.assert_allclose(got["value"].astype(float), want["value"].astype(float), rtol=0, atol=1e-12)
+    fair = ev.fairness(sensitive=["sex"])
+    for name, row in fair.disparities().iterrows():
+        assert s["fairness"]["disparities"][name]["difference"] == pytest.approx(row["difference"], abs=1e-12)
+    hl = mc.HumanLevel.from_labels(df[["annotator"]])
+    cmp = mc.compare(ev, [hl, mc.PreviousSystem(prev, name="previous")], metric="accuracy").to_frame().iloc[0]
+    assert s["previous"]["change"] == pytest.approx(cmp["previous_change"], abs=1e-12)
+    assert s["gaps"]["human-level"] == pytest.approx(cmp["gap_to_human-level"], abs=1e-12)
+    assert s["run_id"] >= 1 and len(mc.runs(store=work / "runs.db")) == 1
+    assert mc.report.read_summary(work / "out" / "report.ipynb")["overall"] == s["overall"]
+
+
+def test_title_is_data_not_code(work, first):
+    s = json.loads((work / "out" / "summary.json").read_text())
+    assert s["title"] == INJECTION
+    assert not (work / "pwned").exists() and not (work / "out" / "pwned").exists()
+    page = (work / "out" / "report.html").read_text()
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1)
+    assert html.unescape(heading) == INJECTION
+
+
+def test_html_is_offline_and_escaped(work, first):
+    page = (work / "out" / "report.html").read_text()
+    assert SCRIPT not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert not re.search(r"<script[^>]+src=[\"']?https?:", page) and not re.search(r"<link[^>]+href=[\"']?https?:", page)
+    assert "data:image/png;base64" in page
+
+
+def test_failing_gate_exits_1_and_overwrite(work, first):
+    before = (work / "out" / "summary.json").read_text()
+    again = cli("report", *BASE, "--out", "out", cwd=work)
+    assert again.returncode == 2 and "already exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert (work / "out" / "summary.json").read_text() == before
+    (work / "strict.toml").write_text("min_overall = { accuracy = 0.99 }\nmax_regression = { accuracy = 0.0 }\n")
+    res = cli("report", *BASE, "--gates", "strict.toml", "--previous", "last", "--store", "runs.db", "--out", "out", "--overwrite", cwd=work)
+    assert res.returncode == 1, res.stderr[-2000:]
+    s = json.loads((work / "out" / "summary.json").read_text())
+    st = {r["gate"]: r["status"] for r in s["gates"]["results"]}
+    assert st == {"min overall": "fail", "max regression": "pass"}  # same predictions as the logged run: no change
+    assert s["previous"]["change"] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--predictions", "nope.csv"], "predictions '{d}/nope.csv' does not exist."),
+    (["--predictions", "preds.csv", "--y-true", "label", "--y-pred", "prediction"], "has no column 'prediction' (given as --y-pred)"),
+    (["--predictions", "preds.csv"], "has no column 'y_true' (given as --y-true); its columns: sex, race, age, label, pred, proba, annotator."),
+    (["--predictions", "bad.parquet"], "could not be read as Parquet"),
+    (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "-p", "colour=red"], "has no parameter 'colour'"),
+    (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--y-score", "proba"], "pos_label is required"),
+    (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--gates", "bad.toml"], "could not be read"),
+    (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--previous", "nightly", "--store", "runs.db"], "no run 'nightly'"),
+    (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--literature", "high:me"], "must read 'value:source[:url]'"),
+])
+def test_bad_input_exits_2_with_one_line(work, first, args, message):
+    (work / "bad.parquet").write_text("not a parquet file")
+    (work / "bad.toml").write_text("min_overall = {accuracy = }")
+    res = cli("report", *args, "--out", "bad-out", cwd=work)
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert message.format(d=work) in res.stderr, res.stderr
+    assert not (work / "bad-out" / "report.ipynb").exists()
+
+
+def test_usage_and_help(work):
+    assert cli("report", "--bogus", cwd=work).returncode == 2
+    h = cli("report", "--help", cwd=work)
+    assert h.returncode == 0 and "--predictions FILE" in h.stdout and "Exit codes" in h.stdout
+
+
+def test_gate_files_agree(tmp_path):
+    (tmp_path / "g.toml").write_text(GATES)
+    (tmp_path / "g.yaml").write_text("min_overall: {accuracy: 0.8}\nmin_slice: {accuracy: 0.6}\nby: [sex, race]\n"
+                                     "max_disparity: {selection_rate: 0.5}\nsensitive: [sex]\nmin_gain_over_trivial: {accuracy: 0.02}\n"
+                                     "max_regression: {accuracy: 0.01}\n")
+    assert mc.Gates.from_file(tmp_path / "g.toml").to_dict() == mc.Gates.from_file(tmp_path / "g.yaml").to_dict()
+    with pytest.raises(ValueError, match="unknown setting 'min_acc'"):
+        mc.Gates.from_dict({"min_acc": 0.8})
