@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's task runner; needs nothing but Python 3.11+.
 
-    python3 tasks.py example   # analyse the bundled UCI Adult example, write an HTML report, print its path
+    python3 tasks.py example   # the full error-analysis report on the bundled UCI Adult example; prints report.html
     python3 tasks.py test      # everything CI runs: nbdev-clean and nbdev-export leave no diff, nbdev-test, pytest
     python3 tasks.py bench     # the benchmarks in bench/
     python3 tasks.py setup     # only create/refresh .venv
@@ -63,7 +63,7 @@ def _no_diff(step, cmd, patterns, hint):
 
 def example(*args):
     setup()
-    sh(BIN / "mlcompass", "example", *args)
+    sh(BIN / "mlcompass", "example", "--overwrite", *args)  # the example owns reports/adult-example
 
 
 def test(*pytest_args):

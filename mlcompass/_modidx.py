@@ -404,6 +404,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'mlcompass.report._figure_html': ('report.html#_figure_html', 'mlcompass/report.py'),
                                   'mlcompass.report._first_line': ('report.html#_first_line', 'mlcompass/report.py'),
                                   'mlcompass.report._is_file_ref': ('report.html#_is_file_ref', 'mlcompass/report.py'),
+                                  'mlcompass.report._kernel_transport': ('report.html#_kernel_transport', 'mlcompass/report.py'),
                                   'mlcompass.report._kind': ('report.html#_kind', 'mlcompass/report.py'),
                                   'mlcompass.report._literal': ('report.html#_literal', 'mlcompass/report.py'),
                                   'mlcompass.report._number': ('report.html#_number', 'mlcompass/report.py'),

@@ -168,3 +168,12 @@ def test_gate_files_agree(tmp_path):
     assert mc.Gates.from_file(tmp_path / "g.toml").to_dict() == mc.Gates.from_file(tmp_path / "g.yaml").to_dict()
     with pytest.raises(ValueError, match="unknown setting 'min_acc'"):
         mc.Gates.from_dict({"min_acc": 0.8})
+
+
+def test_documented_ci_files_parse():
+    import yaml
+    root = Path(__file__).resolve().parents[1]
+    wf = yaml.safe_load((root / "docs" / "github-actions-report.yml").read_text())
+    steps = wf["jobs"]["report"]["steps"]
+    assert any("mlcompass report" in s.get("run", "") for s in steps) and any(s.get("uses", "").startswith("actions/upload-artifact") for s in steps)
+    assert mc.Gates.from_file(root / "docs" / "gates.toml").thresholds["max_regression"] == {"accuracy": 0.005}

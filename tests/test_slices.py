@@ -1,4 +1,5 @@
 """Slicing behaviour: binning, missing values, high cardinality, flags, display, the example and the import budget."""
+import json
 import subprocess
 import sys
 import warnings
@@ -185,13 +186,20 @@ def test_adult_dataset_ships_with_the_package():
 
 
 def test_cli_example_writes_an_offline_report(tmp_path):
-    out = tmp_path / "sub" / "report.html"
-    res = subprocess.run([sys.executable, "-m", "mlcompass.cli", "example", "--out", str(out)], capture_output=True, text=True)
+    "The README's first command: the full report on the Adult example, with milestones, baselines and gates."
+    out = tmp_path / "sub"
+    res = subprocess.run([sys.executable, "-m", "mlcompass.cli", "example", "--out", str(out), "--no-progress"],
+                         capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == str(out.resolve())
-    html = out.read_text()
-    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "") and "Sex × race" in html
-    assert "data:image/png;base64," in html
+    assert res.stdout.strip() == str((out / "report.html").resolve())
+    html = (out / "report.html").read_text()
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
+    assert "data:image/png;base64," in html and "Quality gates" in html and "Milestones" in html
+    s = json.loads((out / "summary.json").read_text())
+    assert s["passed"] and s["milestones"]["focus"] in ("bias", "variance", "mismatch", "done")
+    assert {b["kind"] for b in s["baselines"]} >= {"human-level", "literature", "previous system", "trivial"}
+    again = subprocess.run([sys.executable, "-m", "mlcompass.cli", "example", "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
 def test_overall_metrics_result_shows_everywhere():
