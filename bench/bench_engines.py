@@ -7,7 +7,7 @@ Every run slices by 3 features at max_depth=2 (3 single features + 3 pairs) with
 (95% intervals: Wilson, and the Poisson-cell bootstrap for F1). It is compared with the floor of each engine: a plain
 pandas `groupby(...).size()` of the same counts (the finest slices crossed with the true and predicted labels), and
 DuckDB running the equivalent hand-written SQL `GROUP BY`. The DuckDB cases run in a fresh subprocess each, so that the
-peak resident memory (`ru_maxrss` of the child) is theirs alone. Best of `REPEAT` runs; the machine is shared.
+peak resident memory (the child's `VmHWM`, which starts afresh at exec, unlike `ru_maxrss`) is theirs alone. Best of `REPEAT` runs; the machine is shared.
 Results go to bench/results_engines.json.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ out = dict(slices=len(sf), n=int(ev.n), construct_s=t1 - t0, slices_s=time.perf_
 """,
     "sql": """
 import duckdb
-con = duckdb.connect(); con.execute("SET memory_limit='3GB'"); con.execute("SET preserve_insertion_order=false")
+con = duckdb.connect(); con.execute("SET enable_progress_bar=false"); con.execute("SET memory_limit='3GB'"); con.execute("SET preserve_insertion_order=false")
 t1 = time.perf_counter()
 # device cut at its quintile edges [0, 2, 4, 7, 9, 11], as the slice table does; the edges given, not computed: the floor
 r = con.execute(f'''SELECT region, CASE WHEN device >= 9 THEN 4 WHEN device >= 7 THEN 3 WHEN device >= 4 THEN 2 WHEN device >= 2 THEN 1 ELSE 0 END AS device_bin,
@@ -114,7 +114,7 @@ out = dict(groups=len(r), n=sum(x[-1] for x in r), construct_s=0.0, slices_s=tim
 def child(kind: str, path: Path) -> dict:
     "Run one DuckDB case in a fresh interpreter; its time and its peak resident memory."
     code = (f"import time, json, sys, resource\nt0 = time.perf_counter()\nPATH = {str(path)!r}\nBY = {BY!r}\nMETRICS = {METRICS!r}\n"
-            + CHILD[kind] + "\nout['total_s'] = time.perf_counter() - t0\nout['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\nprint(json.dumps(out))\n")
+            + CHILD[kind] + "\nout['total_s'] = time.perf_counter() - t0\nout['peak_rss_mb'] = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')][0] / 1024\nprint(json.dumps(out))\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 

@@ -243,6 +243,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'mlcompass.engines._sum_by': ('engines.html#_sum_by', 'mlcompass/engines.py'),
                                    'mlcompass.engines._sum_reps': ('engines.html#_sum_reps', 'mlcompass/engines.py'),
                                    'mlcompass.engines._unsupported': ('engines.html#_unsupported', 'mlcompass/engines.py'),
+                                   'mlcompass.engines._values_codes': ('engines.html#_values_codes', 'mlcompass/engines.py'),
                                    'mlcompass.engines._with_moments': ('engines.html#_with_moments', 'mlcompass/engines.py'),
                                    'mlcompass.engines.binned_ap': ('engines.html#binned_ap', 'mlcompass/engines.py'),
                                    'mlcompass.engines.binned_auc': ('engines.html#binned_auc', 'mlcompass/engines.py'),

@@ -250,3 +250,23 @@ def test_spark_equals_pandas(spark, adult):
     assert_same_table(a, b, skip=("roc_auc", "f1_ci", "balanced_accuracy_ci"))
     assert_binned_within_bound(a, b, "roc_auc")
     assert len(ev.examples(5, slice="sex == 'Female'", sf=quiet(ev.slices, by="sex", metrics=["accuracy"]))) == 5
+
+
+def test_dashboard_and_tagger_fetch_examples_from_the_engine(adult, tmp_path):
+    from mlcompass.widgets import Dashboard, ErrorTagger, ENGINE_EXAMPLES, ENGINE_TAGGER_EXAMPLES
+    d = adult.assign(id=np.arange(len(adult)) * 7)
+    ev = mc.Evaluation.from_frame(pl.from_pandas(d).lazy(), y_true="y", y_pred="pred", features=FEATURES + ["id"])
+    dash = Dashboard(ev, by=["sex", "race"])
+    dash.example_slice.value = "sex == 'Female'"
+    html = dash._render("Examples")
+    df = dash.results["Examples"]
+    assert len(df) == ENGINE_EXAMPLES and (df["sex"] == "Female").all() and (df["y"] != df["pred"]).all()
+    assert "ev.examples(" in html
+    assert "ev.slices(" in dash.views["Slices"].value and "Fairness" in dash.views
+    with pytest.raises(ValueError) as e: ErrorTagger(ev, store=tmp_path / "tags.csv")
+    assert str(e.value) == E.MSG_TAGGER_ID.format(engine="Polars")
+    tagger = ErrorTagger(ev, store=tmp_path / "tags.csv", id_column="id", tags=["noise"])
+    assert len(tagger.order) == ENGINE_TAGGER_EXAMPLES
+    first = tagger.current_id
+    tagger.tag(first, "noise")
+    assert int(first) % 7 == 0 and first in set(tagger.tags["id"])
