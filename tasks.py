@@ -83,6 +83,7 @@ def bench(*args):
     sh(BIN / "python", "bench/bench_slices.py", *args)
     sh(BIN / "python", "bench/bench_discovery.py")
     sh(BIN / "python", "bench/bench_widgets.py")
+    sh(BIN / "python", "bench/bench_engines.py")
 
 
 TASKS = {"setup": setup, "example": example, "test": test, "bench": bench}

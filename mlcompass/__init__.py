@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_api.ipynb #6b6d1de1
+# %% ../nbs/99_api.ipynb #76cbffc9
 __version__ = "0.1.0"
 
 from .core import Evaluation
@@ -21,6 +21,7 @@ from .discovery import DiscoveredSlices, discover
 from .store import RunStore, log_run, runs
 from .gates import Gates, GateResults
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
+from .engines import EngineEvaluation, duckdb_connection # engines' own packages load with their data
 from . import datasets, report
 
 # widgets load ipywidgets: they are imported on first use, so that `import mlcompass` stays light

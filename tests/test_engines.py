@@ -1,0 +1,272 @@
+"""Parity of the engines (Polars, PyArrow through DuckDB, DuckDB relations, Parquet files, Spark) with the in-memory path.
+
+Every engine must give the slice table pandas gives: exactly (up to float rounding) for counts, weights, confusion-count
+metrics and their intervals, and for regression sums; within the stated bound for the binned ROC AUC and average precision.
+"""
+import os
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import mlcompass as mc
+from mlcompass import engines as E
+
+pl = pytest.importorskip("polars")
+duckdb = pytest.importorskip("duckdb")
+
+COLS = ["y", "pred", "score", "w"]
+FEATURES = ["age", "education", "sex", "race", "hours-per-week"]
+BY = ["age", "sex", "race"]
+EXACT = ["accuracy", "precision", "f1", "balanced_accuracy", "selection_rate"]
+
+
+def adult_predictions(seed=0):
+    "UCI Adult with a simple score, some missing feature values and weights."
+    df = mc.datasets.load_adult()
+    rng = np.random.default_rng(seed)
+    y = df["income"].str.contains(">50K").astype(int)
+    z = 0.05 * (df["age"] - 40) + 0.3 * (df["education-num"] - 10) + (df["sex"] == "Male") * 0.8 - 1.5 + rng.normal(0, 1, len(df))
+    s = 1 / (1 + np.exp(-z))
+    d = df[FEATURES].assign(y=y, pred=(s > 0.5).astype(int), score=s.round(6), w=rng.uniform(0.5, 2, len(df)).round(3))
+    d["age"] = d["age"].astype(float)
+    d.loc[::17, "education"] = None
+    d.loc[::23, "age"] = np.nan
+    return d.reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def adult(): return adult_predictions()
+
+
+def frames(d):
+    "The same data in every in-process engine."
+    return {"polars": pl.from_pandas(d), "polars-lazy": pl.from_pandas(d).lazy(), "pyarrow": pa.Table.from_pandas(d, preserve_index=False),
+            "duckdb": duckdb.from_df(d)}
+
+
+def quiet(fn, *a, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*a, **kw)
+
+
+def assert_same_table(a: pd.DataFrame, b: pd.DataFrame, skip=()):
+    "Same slices in the same order, every number equal up to rounding (NaN == NaN)."
+    assert list(a["slice"]) == list(b["slice"])
+    for c in a.columns:
+        if c in skip or any(c.startswith(s) for s in skip): continue
+        if a[c].dtype.kind in "fiub":
+            np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-9, atol=1e-12, err_msg=c)
+        else:
+            assert a[c].astype(object).where(a[c].notna(), None).tolist() == b[c].astype(object).where(b[c].notna(), None).tolist(), c
+
+
+def assert_binned_within_bound(a, b, metric):
+    err = np.abs(a[metric].to_numpy(float) - b[metric].to_numpy(float))
+    bound = b[metric + "_bound"].to_numpy(float)
+    ok = np.isnan(err) & np.isnan(b[metric].to_numpy(float)) | (err <= bound + 1e-12)
+    assert ok.all(), pd.DataFrame({"slice": a["slice"], "err": err, "bound": bound})[~ok]
+
+
+def assert_similar_widths(a, b, metric):
+    "Bootstrap intervals from different draws: typically the same width, each within 35%."
+    ratio = ((b[metric + "_ci_high"] - b[metric + "_ci_low"]) / (a[metric + "_ci_high"] - a[metric + "_ci_low"])).to_numpy(float)
+    ratio = ratio[np.isfinite(ratio)]
+    assert 0.9 < np.median(ratio) < 1.1 and (np.abs(ratio - 1) < 0.35).mean() > 0.95, (metric, np.sort(ratio))
+
+
+@pytest.mark.parametrize("engine", ["polars", "polars-lazy", "pyarrow", "duckdb"])
+def test_binary_slices_weighted_equal_pandas(adult, engine):
+    ref = mc.Evaluation.from_frame(adult, y_true="y", y_pred="pred", y_score="score", sample_weight="w", features=FEATURES)
+    ev = mc.Evaluation.from_frame(frames(adult)[engine], y_true="y", y_pred="pred", y_score="score", sample_weight="w", features=FEATURES)
+    assert isinstance(ev, E.EngineEvaluation) and ev.is_weighted and ev.pos_label == 1
+    kw = dict(by=BY, max_depth=2, metrics=EXACT, zero_division=np.nan)
+    assert_same_table(quiet(ref.slices, **kw).to_frame(), quiet(ev.slices, **kw).to_frame())
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_binned_rank_metrics_within_their_bound(adult, engine):
+    ref = mc.Evaluation.from_frame(adult, y_true="y", y_pred="pred", y_score="score", features=FEATURES)
+    ev = mc.Evaluation.from_frame(frames(adult)[engine], y_true="y", y_pred="pred", y_score="score", features=FEATURES)
+    kw = dict(by=BY, max_depth=2, metrics=["accuracy", "roc_auc", "average_precision"], n_boot=50, zero_division=np.nan)
+    a, b = quiet(ref.slices, **kw).to_frame(), quiet(ev.slices, **kw).to_frame()
+    assert_same_table(a, b, skip=("roc_auc", "average_precision"))
+    for m in ("roc_auc", "average_precision"): assert_binned_within_bound(a, b, m)
+    assert np.nanmax(b["roc_auc_bound"]) < 0.01
+    # the bootstrap interval of the binned AUC covers the figure and is about as wide as the exact one
+    wa, wb = (a.roc_auc_ci_high - a.roc_auc_ci_low), (b.roc_auc_ci_high - b.roc_auc_ci_low)
+    big = a.n > 2000
+    assert 0.8 < np.median(wb[big] / wa[big]) < 1.25 # 50 replicates each: compare the typical width
+    assert ((b.roc_auc_ci_low <= b.roc_auc) & (b.roc_auc <= b.roc_auc_ci_high))[b.roc_auc.notna()].all()
+    assert abs(ev.metrics(["roc_auc"])["roc_auc"] - ref.metrics(["roc_auc"])["roc_auc"]) <= ev.metrics(["roc_auc"]).to_frame().loc["roc_auc", "bound"]
+
+
+def test_overall_metrics_and_fairness_equal_pandas(adult):
+    ref = mc.Evaluation.from_frame(adult, y_true="y", y_pred="pred", features=FEATURES)
+    ev = mc.Evaluation.from_frame(pl.from_pandas(adult), y_true="y", y_pred="pred", features=FEATURES)
+    pd.testing.assert_frame_equal(ref.metrics(["accuracy", "f1", "recall"]).to_frame(), ev.metrics(["accuracy", "f1", "recall"]).to_frame(), rtol=1e-12)
+    fa, fb = ref.fairness(sensitive=["sex", "race"]), ev.fairness(sensitive=["sex", "race"])
+    pd.testing.assert_frame_equal(fa.disparities(), fb.disparities(), rtol=1e-12)
+    pd.testing.assert_frame_equal(fa.by_group, fb.by_group, rtol=1e-12)
+    assert fa.small_groups == fb.small_groups
+
+
+def synthetic_multiclass(n=20000, seed=1):
+    rng = np.random.default_rng(seed)
+    labs = np.array(["cat", "dog", "bird"])
+    t = rng.integers(0, 3, n)
+    p = np.where(rng.random(n) < 0.7, t, rng.integers(0, 3, n))
+    P = rng.dirichlet([1, 1, 1], n); P[np.arange(n), p] += 1; P /= P.sum(1, keepdims=True)
+    return pd.DataFrame({"y": labs[t], "pred": labs[p], "s_bird": P[:, 2].round(6), "s_cat": P[:, 0].round(6), "s_dog": 0.0,
+                         "device": rng.choice(["ios", "android", "web"], n), "load": rng.exponential(3, n).round(2),
+                         "region": rng.choice(list("abcdefgh"), n)}).assign(s_dog=lambda d: 1 - d.s_bird - d.s_cat)
+
+
+def test_multiclass_with_binned_numbers_and_other(duck=None):
+    d = synthetic_multiclass()
+    args = dict(y_true="y", y_pred="pred", y_score=["s_bird", "s_cat", "s_dog"], features=["device", "load", "region"])
+    ref, ev = mc.Evaluation.from_frame(d, **args), mc.Evaluation.from_frame(duckdb.from_df(d), **args)
+    assert ev.task == "multiclass" and ev.labels.tolist() == ["bird", "cat", "dog"]
+    kw = dict(by=["device", "load", "region"], max_depth=2, max_values=5, metrics=["accuracy", "f1_macro", "precision_weighted", "log_loss", "brier", "roc_auc"],
+              n_boot=100, zero_division=np.nan)
+    a, b = quiet(ref.slices, **kw), quiet(ev.slices, **kw)
+    a, b = a.to_frame(), b.to_frame()
+    assert "region in ((other): 4 values)" in set(b["slice"])
+    assert_same_table(a, b, skip=("roc_auc", "f1_macro_ci", "precision_weighted_ci", "log_loss_ci", "brier_ci", "p_value"))
+    assert_binned_within_bound(a, b, "roc_auc")
+    # log loss and Brier intervals: moment-matched normal replicates vs the row bootstrap
+    for m in ("log_loss", "brier"):
+        assert_similar_widths(a, b, m)
+
+
+def test_regression_sums_equal_pandas():
+    rng = np.random.default_rng(2)
+    n = 20000
+    d = pd.DataFrame({"y": rng.normal(50, 10, n), "g": rng.choice(["a", "b", "c"], n), "x": rng.uniform(0, 1, n)})
+    d["pred"] = d["y"] + rng.normal(0, 3, n) + (d["g"] == "b") * 2
+    ref = mc.Evaluation.from_frame(d, y_true="y", y_pred="pred")
+    ev = mc.Evaluation.from_frame(pl.from_pandas(d).lazy(), y_true="y", y_pred="pred")
+    assert ev.task == "regression"
+    kw = dict(by=["g", "x"], max_depth=2, metrics=["mae", "rmse", "r2", "bias", mc.Cost(over=1, under=3)], n_boot=200)
+    a, b = ref.slices(**kw).to_frame(), ev.slices(**kw).to_frame()
+    assert_same_table(a, b, skip=("mae_ci", "rmse_ci", "r2_ci", "bias_ci", "cost_ci", "p_value"))
+    for m in ("mae", "rmse", "r2", "bias"):
+        assert_similar_widths(a, b, m)
+    # the slice-vs-rest test finds the same slices
+    assert ((a.p_value < 0.01) == (b.p_value < 0.01)).mean() > 0.9
+
+
+def test_parquet_path_reads_through_duckdb(adult, tmp_path):
+    con = duckdb.connect()
+    con.register("adult", adult.assign(i=np.arange(len(adult))))
+    for i in range(3): # a folder of files
+        con.execute(f"COPY (SELECT * EXCLUDE (i) FROM adult WHERE i % 3 = {i}) TO '{tmp_path / f'part{i}.parquet'}' (FORMAT parquet)")
+    ev = mc.Evaluation.from_frame(str(tmp_path), y_true="y", y_pred="pred", y_score="score", features=FEATURES)
+    assert ev.engine.name == "DuckDB (Parquet)" and ev.n == len(adult)
+    ref = mc.Evaluation.from_frame(adult, y_true="y", y_pred="pred", y_score="score", features=FEATURES)
+    kw = dict(by=BY, max_depth=2, metrics=EXACT, zero_division=np.nan)
+    assert_same_table(quiet(ref.slices, **kw).to_frame(), quiet(ev.slices, **kw).to_frame())
+    ev2 = mc.Evaluation.from_frame(tmp_path / "part0.parquet", y_true="y", y_pred="pred", features=FEATURES)
+    assert ev2.n == (len(adult) + 2) // 3
+
+
+def test_queries_stay_few_and_are_cached(adult):
+    ev = mc.Evaluation.from_frame(duckdb.from_df(adult), y_true="y", y_pred="pred", features=FEATURES)
+    q0 = ev.engine.queries # construction: the checks and the label pairs
+    assert q0 == 2
+    ev.slices(by=["sex", "race", "education"], max_depth=3, metrics=["accuracy", "f1"], zero_division=np.nan)
+    assert ev.engine.queries == q0 + 1 # categorical features: one group-by
+    ev.slices(by=["sex", "race", "education"], max_depth=2, metrics=["accuracy"])
+    assert ev.engine.queries == q0 + 1 # the same finest table, from the cache
+    ev.slices(by=["age"], metrics=["accuracy"])
+    assert ev.engine.queries == q0 + 3 # a numeric feature: its quantiles, then the group-by
+
+
+def test_examples_are_fetched_from_the_engine(adult):
+    ev = mc.Evaluation.from_frame(pl.from_pandas(adult).lazy(), y_true="y", y_pred="pred", y_score="score", features=FEATURES)
+    sf = ev.slices(by=["sex", "age"], max_depth=2, metrics=["accuracy"])
+    f = sf.to_frame()
+    for pred in ["sex == 'Female'", "age is missing", f.loc[f.depth == 2, "slice"].iloc[3]]:
+        row = f[f.slice == pred].iloc[0]
+        got = ev.examples(10_000_000, slice=pred, sf=sf)
+        assert len(got) == row.n, pred
+        err = ev.examples(10_000_000, slice=pred, sf=sf, errors_only=True)
+        assert len(err) == round(row.n * (1 - row.accuracy)), pred
+    small = ev.to_evaluation(50, errors_only=True)
+    assert small.n == 50 and (small.t != small.p).all() and not isinstance(small, E.EngineEvaluation)
+
+
+def test_bad_input_is_named(adult):
+    lf = pl.from_pandas(adult).lazy()
+    with pytest.raises(ValueError, match="y_pred='prediction' is not a column of df"):
+        mc.Evaluation.from_frame(lf, y_true="y", y_pred="prediction")
+    bad = adult.assign(pred=adult["pred"].astype(float).where(adult.index % 100 != 5, np.nan))
+    with pytest.raises(ValueError) as e:
+        mc.Evaluation.from_frame(pl.from_pandas(bad), y_true="y", y_pred="pred")
+    assert str(e.value) == mc.core.MSG_MISSING_VALUES.format(arg="y_pred", count=326, positions=E.NOT_LOCATED)
+    with pytest.raises(ValueError, match="y_score must hold probabilities in"):
+        mc.Evaluation.from_frame(pl.from_pandas(adult.assign(score=adult.score * 2)), y_true="y", y_pred="pred", y_score="score")
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        mc.Evaluation.from_frame(pl.from_pandas(adult.assign(w=adult.w - 1)), y_true="y", y_pred="pred", sample_weight="w")
+    with pytest.raises(TypeError) as e:
+        mc.Evaluation.from_frame(np.zeros((3, 3)), y_true="y", y_pred="pred")
+    assert str(e.value) == E.MSG_FRAME_TYPE.format(type="ndarray")
+    ev = mc.Evaluation.from_frame(lf, y_true="y", y_pred="pred", features=FEATURES)
+    with pytest.raises(NotImplementedError) as e: ev.classes()
+    assert str(e.value) == E.MSG_ENGINE_UNSUPPORTED.format(what="ev.classes()", engine="Polars")
+    with pytest.raises(ValueError) as e: ev.slices(by="sex", metrics={"mine": lambda t, p: 0.0})
+    assert str(e.value) == E.MSG_ENGINE_CALLABLE.format(name="mine", engine="Polars")
+    with pytest.raises(ValueError, match="by='weather' is not a column of the evaluation's data"):
+        ev.slices(by="weather")
+
+
+# -- Spark: one short local session for the module ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+    s = (SparkSession.builder.master("local[2]").appName("mlcompass-tests")
+         .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+         .config("spark.sql.shuffle.partitions", "2").config("spark.default.parallelism", "2").getOrCreate())
+    s.sparkContext.setLogLevel("ERROR")
+    yield s
+    s.stop()
+
+
+def test_spark_equals_pandas(spark, adult):
+    sdf = spark.createDataFrame(pa.Table.from_pandas(adult, preserve_index=False))
+    args = dict(y_true="y", y_pred="pred", y_score="score", sample_weight="w", features=FEATURES)
+    ref, ev = mc.Evaluation.from_frame(adult, **args), mc.Evaluation.from_frame(sdf, **args)
+    assert ev.engine.name == "Spark"
+    kw = dict(by=BY, max_depth=2, metrics=EXACT + ["roc_auc"], n_boot=50, zero_division=np.nan)
+    a, b = quiet(ref.slices, **kw).to_frame(), quiet(ev.slices, **kw).to_frame()
+    assert_same_table(a, b, skip=("roc_auc", "f1_ci", "balanced_accuracy_ci"))
+    assert_binned_within_bound(a, b, "roc_auc")
+    assert len(ev.examples(5, slice="sex == 'Female'", sf=quiet(ev.slices, by="sex", metrics=["accuracy"]))) == 5
+
+
+def test_dashboard_and_tagger_fetch_examples_from_the_engine(adult, tmp_path):
+    from mlcompass.widgets import Dashboard, ErrorTagger, ENGINE_EXAMPLES, ENGINE_TAGGER_EXAMPLES
+    d = adult.assign(id=np.arange(len(adult)) * 7)
+    ev = mc.Evaluation.from_frame(pl.from_pandas(d).lazy(), y_true="y", y_pred="pred", features=FEATURES + ["id"])
+    dash = Dashboard(ev, by=["sex", "race"])
+    dash.example_slice.value = "sex == 'Female'"
+    html = dash._render("Examples")
+    df = dash.results["Examples"]
+    assert len(df) == ENGINE_EXAMPLES and (df["sex"] == "Female").all() and (df["y"] != df["pred"]).all()
+    assert "ev.examples(" in html
+    assert "ev.slices(" in dash.views["Slices"].value and "Fairness" in dash.views
+    with pytest.raises(ValueError) as e: ErrorTagger(ev, store=tmp_path / "tags.csv")
+    assert str(e.value) == E.MSG_TAGGER_ID.format(engine="Polars")
+    tagger = ErrorTagger(ev, store=tmp_path / "tags.csv", id_column="id", tags=["noise"])
+    assert len(tagger.order) == ENGINE_TAGGER_EXAMPLES
+    first = tagger.current_id
+    tagger.tag(first, "noise")
+    assert int(first) % 7 == 0 and first in set(tagger.tags["id"])
