@@ -549,8 +549,9 @@ def _cmp_html(self, max_rows:int=40) -> str:
         rows.append(row)
     notes = [self.summary()]
     if len(f) > max_rows: notes.append(f"… {len(f) - max_rows} more rows; .to_frame() has them all.")
-    notes.append(f"gap = reference − model in the direction where higher is better ({self.metric.name}); potential gain = "
-                 f"max(0, gap to {self.target}) × share; highlighted: the three first-ranked slices.")
+    notes.append(f"gap = reference − model in the direction where higher is better ({self.metric.name})" +
+                 (f"; potential gain = max(0, gap to {self.target}) × share; highlighted: the three first-ranked slices."
+                  if self.target else "."))
     cap = f"{(self.name + ': ') if self.name else ''}model vs baselines on {self.metric.name}"
     return html_table(header, rows, caption=cap, notes=notes)
 
