@@ -276,6 +276,8 @@ def test_results_plot_and_widget():
     import ipywidgets
     cmp = mc.compare(speech_eval(), [mc.HumanLevel(per_slice={"clean speech": .95})], by="audio")
     assert cmp.plot() is cmp and len(cmp.ax_.collections) >= 2
+    for marks in cmp.ax_.collections[1:]:  # each baseline's hollow markers have a visible edge
+        assert marks.get_edgecolor().shape[0] > 0 and marks.get_edgecolor()[0][3] > 0
     assert isinstance(cmp.widget(), ipywidgets.VBox)
     ms = mc.milestones(train=0.92, dev=0.90, human=0.99)
     assert ms.plot().ax_ is not None and "focus on bias" in ms._repr_html_()
