@@ -554,8 +554,9 @@ def _cmp_html(self, max_rows:int=40) -> str:
         rows.append(row)
     notes = [self.summary()]
     if len(f) > max_rows: notes.append(f"… {len(f) - max_rows} more rows; .to_frame() has them all.")
-    notes.append(f"gap = reference − model in the direction where higher is better ({self.metric.name}); potential gain = "
-                 f"max(0, gap to {self.target}) × share; highlighted: the three first-ranked slices.")
+    notes.append(f"gap = reference − model in the direction where higher is better ({self.metric.name})" +
+                 (f"; potential gain = max(0, gap to {self.target}) × share; highlighted: the three first-ranked slices."
+                  if self.target else "."))
     cap = f"{(self.name + ': ') if self.name else ''}model vs baselines on {self.metric.name}"
     return html_table(header, rows, caption=cap, notes=notes)
 
@@ -568,8 +569,9 @@ def _cmp_plot(self, ax=None, max_slices:int=20):
     ok = f["model_ci_low"].notna().to_numpy()
     ax.hlines(y[ok], f["model_ci_low"][ok], f["model_ci_high"][ok], color="#1f4e79", lw=1.5)
     ax.scatter(f["model"], y, color="#1f4e79", zorder=3, label="model")
-    for b, marker in zip(self.baseline_names, "D^sv<>P*X"):
-        ax.scatter(f[b], y, marker=marker, zorder=4, label=b, facecolors="none", edgecolors=None)
+    for i, (b, marker) in enumerate(zip(self.baseline_names, "D^sv<>P*X")):
+        # hollow markers need an edge colour of their own to be visible
+        ax.scatter(f[b], y, marker=marker, zorder=4, label=b, facecolors="none", edgecolors=f"C{i + 1}", linewidths=1.5)
     ax.set_yticks(y, [s if len(s) < 50 else s[:47] + "…" for s in f["slice"]])
     ax.set_xlabel(self.metric.name)
     ax.legend(loc="best", fontsize="small")

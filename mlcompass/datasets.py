@@ -9,7 +9,8 @@ import gzip, io
 import pandas as pd
 
 # %% auto #0
-__all__ = ['ADULT_COLUMNS', 'load_adult', 'load_compas', 'make_rare']
+__all__ = ['ADULT_COLUMNS', 'SPEECH_COMMANDS', 'SPEECH_CONDITIONS', 'load_adult', 'load_compas', 'make_rare', 'make_speech',
+           'make_demand']
 
 # %% ../nbs/05_datasets.ipynb #e864944d
 ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -52,3 +53,59 @@ def make_rare(n:int=20_000, # transactions
     hard = (fraud == 1) & (channel == "web")
     score = np.round(np.where(fraud == 1, np.where(hard, rng.beta(2, 4, n), rng.beta(5, 2, n)), rng.beta(1, 14, n)), 4)
     return pd.DataFrame({"channel": channel, "amount": amount, "fraud": fraud, "score": score, "flagged": (score >= 0.5).astype(int)})
+
+# %% ../nbs/05_datasets.ipynb #784d402b
+SPEECH_COMMANDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+SPEECH_CONDITIONS = { # condition: (share of clips, model accuracy, second annotator's accuracy)
+    "clean speech": (0.60, 0.94, 0.95),
+    "car noise": (0.04, 0.89, 0.93),
+    "people noise": (0.30, 0.87, 0.89),
+    "low bandwidth": (0.06, 0.70, 0.70),
+}
+
+def _whole_counts(n, shares):
+    "Split n into whole counts proportional to `shares` (largest remainders), summing to n."
+    raw = [n * s / sum(shares) for s in shares]
+    counts = [int(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: counts[i] - raw[i])[:n - sum(counts)]: counts[i] += 1
+    return counts
+
+def make_speech(n:int=10_000, # clips
+                conditions:dict|None=None, # {condition: (share, model accuracy, second annotator's accuracy)}; default SPEECH_CONDITIONS
+                seed:int=0) -> pd.DataFrame:
+    "Voice commands: clip id, recording condition, the label, a model's transcript and a second annotator's transcript."
+    import numpy as np
+    conditions = dict(SPEECH_CONDITIONS if conditions is None else conditions)
+    for c, v in conditions.items():
+        if len(v) != 3 or not all(0 <= x <= 1 for x in v):
+            raise ValueError(f"conditions[{c!r}] = {v!r} must be (share, model accuracy, annotator accuracy), each in [0, 1].")
+    rng = np.random.default_rng(seed)
+    k = len(SPEECH_COMMANDS)
+    def transcribe(truth, accuracy):
+        "Exactly round(accuracy * len) right; the others a random different command."
+        right = np.zeros(len(truth), bool)
+        right[rng.choice(len(truth), round(accuracy * len(truth)), replace=False)] = True
+        return np.where(right, truth, (truth + rng.integers(1, k, len(truth))) % k)
+    parts = []
+    for (c, (_, acc_model, acc_human)), m in zip(conditions.items(), _whole_counts(n, [v[0] for v in conditions.values()])):
+        truth = rng.integers(0, k, m)
+        parts.append(pd.DataFrame({"condition": c, "command": truth, "prediction": transcribe(truth, acc_model),
+                                   "second_annotator": transcribe(truth, acc_human)}))
+    df = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=seed).reset_index(drop=True)
+    for col in ("command", "prediction", "second_annotator"): df[col] = np.array(SPEECH_COMMANDS, dtype=object)[df[col]]
+    df.insert(0, "clip", [f"clip-{i:05d}" for i in range(len(df))])
+    return df
+
+# %% ../nbs/05_datasets.ipynb #c041a85b
+def make_demand(n:int=2_000, # store-days
+                seed:int=0) -> pd.DataFrame:
+    "Daily demand for a perishable product: store, weekday, an unbiased forecast, and the units sold."
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    stores = {"north": 40, "centre": 80, "station": 120} # mean daily units
+    weekday_factor = {"Mon": 0.8, "Tue": 0.85, "Wed": 0.9, "Thu": 1.0, "Fri": 1.2, "Sat": 1.4, "Sun": 0.85}
+    store = rng.choice(list(stores), n)
+    day = rng.choice(list(weekday_factor), n)
+    level = np.array([stores[s] for s in store]) * np.array([weekday_factor[d] for d in day])
+    forecast = np.round(level * rng.normal(1.0, 0.03, n), 1)
+    return pd.DataFrame({"store": store, "weekday": day, "forecast": forecast, "demand": rng.poisson(level).astype(float)})

@@ -86,6 +86,16 @@ def test_trivial_baseline_is_added_unless_told_not_to():
     assert mc.compare(ev, [], trivial=False).baseline_names == []
 
 
+def test_comparison_with_only_the_trivial_model_has_nothing_to_rank():
+    cmp = mc.compare(speech_eval(), by="audio")
+    assert cmp.target is None and not {"potential_gain", "rank"} & set(cmp.to_frame().columns)
+    html = cmp._repr_html_()
+    assert ">potential gain</th>" not in html and ">rank</th>" not in html
+    assert "gap to None" not in html and "No reference besides the trivial model: no potential gain to rank." in html
+    with_target = mc.compare(speech_eval(), [mc.HumanLevel(0.95)], by="audio")._repr_html_()
+    assert ">potential gain</th>" in with_target and "max(0, gap to human-level) × share" in with_target
+
+
 def test_mcnemar_equals_statsmodels_and_scipy():
     from statsmodels.stats.contingency_tables import mcnemar
     from scipy.stats import binomtest
@@ -266,6 +276,8 @@ def test_results_plot_and_widget():
     import ipywidgets
     cmp = mc.compare(speech_eval(), [mc.HumanLevel(per_slice={"clean speech": .95})], by="audio")
     assert cmp.plot() is cmp and len(cmp.ax_.collections) >= 2
+    for marks in cmp.ax_.collections[1:]:  # each baseline's hollow markers have a visible edge
+        assert marks.get_edgecolor().shape[0] > 0 and marks.get_edgecolor()[0][3] > 0
     assert isinstance(cmp.widget(), ipywidgets.VBox)
     ms = mc.milestones(train=0.92, dev=0.90, human=0.99)
     assert ms.plot().ax_ is not None and "focus on bias" in ms._repr_html_()
