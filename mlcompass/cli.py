@@ -127,18 +127,14 @@ def main(argv=None) -> int:
         from mlcompass.report import templates
         print("\n".join(templates())); return 0
     if args.command in ("report", "example"):
-        from mlcompass.report import ReportError
+        from mlcompass.report import ReportError, _first_line
         try: return _report(args) if args.command == "report" else _example(args)
         except (ReportError, FileNotFoundError, OSError) as e:
-            print(f"mlcompass {args.command}: {_line(e)}", file=sys.stderr); return 2
+            print(f"mlcompass {args.command}: {_first_line(e)}", file=sys.stderr); return 2
         except KeyboardInterrupt:
             print(f"mlcompass {args.command}: interrupted", file=sys.stderr); return 2
     p.print_help(sys.stderr)
     return 2
-
-def _line(e) -> str:
-    text = getattr(e, "strerror", None) and f"{e.filename}: {e.strerror}" or str(e)
-    return (text.strip().splitlines() or [type(e).__name__])[0]
 
 # %% ../nbs/07_cli.ipynb #05e1a1a5
 if __name__ == "__main__": sys.exit(main())

@@ -4,15 +4,15 @@
 
 # %% ../nbs/16_engines.ipynb #50b99b4e
 from __future__ import annotations
-import os, warnings
+import os
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCORE_NAN, MSG_SCORE_RANGE, MSG_SCORE_SUM,
                             MSG_SCORE_WIDTH, MSG_SCORE_REGRESSION, MSG_WEIGHT_NAN, MSG_WEIGHT_NEGATIVE, MSG_WEIGHT_ZERO, MSG_MIXED_TYPES,
                             MSG_REGRESSION_NOT_NUMERIC, MAX_FLOAT_CLASSES, _encode, _describe_type)
-from .stats import GroupStats, wilson, percentile_ci, replicate_chunks, poisson_cells, kish
-from .slices import FeatureCodes, MISSING, OTHER, _qname, _lit, _binned
+from .stats import GroupStats, replicate_chunks, poisson_cells
+from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes, value_codes
 
 # %% auto #0
 __all__ = ['SCORE_BINS', 'NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_UNSUPPORTED',
@@ -282,25 +282,8 @@ def _fine_codes(name, spec, keys:pd.Series, counts:np.ndarray, max_values:int) -
         return _binned(name, q, np.where(missing, np.nan, x), missing, edges, user)
     vals = keys.astype(object).where(~missing, None)
     codes, uniq = pd.factorize(vals, sort=False, use_na_sentinel=True)
-    uniq = [_pyval(v) for v in uniq]
-    try: order = sorted(range(len(uniq)), key=uniq.__getitem__)
-    except TypeError: order = list(range(len(uniq)))
-    rank = np.empty(len(uniq) + 1, np.intp); rank[order] = np.arange(len(uniq)); rank[-1] = -1
-    codes, values = rank[codes], [uniq[i] for i in order]
-    preds = [f"{q} == {_lit(v)}" for v in values]
-    if len(values) > max_values:
-        cnt = np.bincount(codes[codes >= 0], weights=counts[codes >= 0], minlength=len(values))
-        keep = np.sort(np.argsort(-cnt, kind="stable")[:max_values - 1])
-        remap = np.full(len(values), len(keep), np.intp); remap[keep] = np.arange(len(keep))
-        warnings.warn(f"by={name!r} has {len(values):,} distinct values; keeping the {len(keep)} most frequent and grouping the other "
-                      f"{len(values) - len(keep):,} (covering {int(cnt.sum() - cnt[keep].sum()):,} rows) into {OTHER!r}. "
-                      f"Raise max_values= to keep more.", UserWarning, stacklevel=5)
-        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-        preds = [preds[i] for i in keep] + [f"{q} in ({OTHER}: {len(values) - len(keep)} values)"]
-        values = [values[i] for i in keep] + [OTHER]
-    if missing.any():
-        codes = np.where(missing, len(values), codes); values.append(MISSING); preds.append(f"{q} is missing")
-    return FeatureCodes(name, codes.astype(np.intp), values, preds)
+    codes, values = sorted_codes(codes, [_pyval(v) for v in uniq])
+    return value_codes(name, q, codes, values, missing, max_values, weights=counts, stacklevel=5)
 
 # %% ../nbs/16_engines.ipynb #bc7642d5
 REG_VARS = ("e", "e2", "ae", "y", "y2")
@@ -552,7 +535,7 @@ def _hist_reps(H, H2, fn, B, rng):
 
 def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_division="warn", test=False, total=None):
     "metrics.evaluate_groups on an engine: groups of fine-table rows."
-    from mlcompass.metrics import _check_zero_division, _context, _cell_reps, _test_vs_rest, _div
+    from mlcompass.metrics import _check_zero_division, _context, _test_vs_rest, intervals
     engine, ft = ev.engine, ev.engine.current
     if len(gid) != len(ft): raise RuntimeError("group ids do not match the engine's current fine table")
     zero_division = _check_zero_division(zero_division)
@@ -574,7 +557,7 @@ def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_divi
         H, H2 = score_histograms(engine, ev, ft)
         hist = (_sum_by(H, gid, G), None if H2 is None else _sum_by(H2, gid, G))
     fns = {"roc_auc": binned_auc, "average_precision": binned_ap}
-    values, lows, highs, bounds = {}, {}, {}, {}
+    values, bounds = {}, {}
     for m in metrics:
         if m.kind in ("proportion", "counts"): values[m.name] = m.value(st.cm, ctx)
         elif m.kind == "sums": values[m.name] = m.value(st.sums, st.weight, ctx)
@@ -588,23 +571,7 @@ def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_divi
         for m in metrics: # same order as in memory: sums and ranks first
             if m.kind == "sums": reps[m.name] = _sum_reps(m, st, rest, vs, ctx, n_boot, rng)
             elif m.kind == "ranks": reps[m.name] = (_hist_reps(hist[0], hist[1], fns[m.name], n_boot, rng), None)
-    if ci is not None:
-        for m in metrics:
-            lo = hi = np.full(G, np.nan)
-            if m.kind == "proportion":
-                num, den = m.parts(st.cm, ctx)
-                neff = den if st.cm_w2 is None else kish(den, m.den_w2(st.cm_w2, ctx))
-                lo, hi = wilson(_div(num, den, np.nan) * neff, neff, ci)
-            elif m.kind == "counts" and n_boot:
-                lo, hi, _ = percentile_ci(_cell_reps(m, st.cm, st.cm_w2, ctx, n_boot, rng), ci)
-            elif m.name in reps:
-                lo, hi, _ = percentile_ci(reps[m.name][0], ci)
-            lows[m.name], highs[m.name] = lo, hi
-    support = {}
-    for m in metrics:
-        if m.kind == "proportion":
-            den = m.parts(st.cm, ctx)[1]
-            support[m.name] = den if st.cm_w2 is None else kish(den, m.den_w2(st.cm_w2, ctx))
+    lows, highs, support = intervals(metrics, st, ctx, {k: r[0] for k, r in reps.items()}, ci, n_boot, rng)
     out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx, "bounds": bounds}
     if test:
         m0 = metrics[0]

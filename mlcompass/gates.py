@@ -136,7 +136,8 @@ class GateResults:
 
     def to_dict(self) -> dict:
         "The results as plain JSON-ready data: passed, counts and one record per row."
-        rows = [{k: _json(v) for k, v in r.items()} for r in self.frame.to_dict(orient="records")]
+        from mlcompass.report import _clean
+        rows = [_clean(r) for r in self.frame.to_dict(orient="records")]
         return {"passed": self.passed, "strict": self.gates.strict, "summary": self.summary(), "results": rows, "notes": list(self.notes)}
 
     def __repr__(self): return f"GateResults\n{self.summary()}"
@@ -174,11 +175,6 @@ class GateResults:
             out.value = sub._repr_html_()
         show.observe(redraw, "value")
         return W.VBox([show, out])
-
-def _json(v):
-    if isinstance(v, (np.integer,)): return int(v)
-    if isinstance(v, (float, np.floating)): return float(v) if np.isfinite(v) else None
-    return v
 
 _COLS = ["gate", "metric", "scope", "status", "value", "op", "threshold", "ci_low", "ci_high", "n", "p_value", "detail"]
 
@@ -261,7 +257,7 @@ def _regression(ev, gates, previous, by, rows):
                              n=int(d["n"]), p=p, status=status, detail=detail))
 
 def _disparity(ev, gates, sensitive, rows, notes):
-    from mlcompass.fairness import DISPARITIES, FAIRNESS_METRICS
+    from mlcompass.fairness import DISPARITIES, FAIRNESS_METRICS, _name
     items = gates.thresholds["max_disparity"]
     if not sensitive:
         for k, t in items.items(): rows.append(_row("max disparity", k or "selection_rate", "groups", np.nan, "<=", t, status="skipped",
@@ -281,11 +277,9 @@ def _disparity(ev, gates, sensitive, rows, notes):
         detail = ""
         if k not in DISPARITY_NAMES:
             col = bg[k].dropna()
-            if len(col): detail = f"{k} from {col.min():.4g} ({_group(col.idxmin())}) to {col.max():.4g} ({_group(col.idxmax())})"
+            if len(col): detail = f"{k} from {col.min():.4g} ({_name(col.idxmin())}) to {col.max():.4g} ({_name(col.idxmax())})"
         row = _row("max disparity", k, scope, v, "<=", t, n=ev.n, detail=detail)
         rows.append(row)
-
-def _group(key): return " & ".join(map(str, key)) if isinstance(key, tuple) else str(key)
 
 def _trivial_gain(ev, gates, rows):
     from mlcompass.baselines import Trivial, paired_difference, _direction

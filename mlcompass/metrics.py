@@ -13,7 +13,7 @@ from .stats import (GroupStats, group_stats, wilson, two_proportion_p, diff_p, p
 # %% auto #0
 __all__ = ['METRICS', 'UndefinedMetricWarning', 'Metric', 'Proportion', 'CountMetric', 'SumMetric', 'RankMetric',
            'CallableMetric', 'Cost', 'default_metrics', 'available_metrics', 'resolve_metrics', 'evaluate_groups',
-           'MetricsResult', 'overall_metrics', 'warn_undefined']
+           'intervals', 'MetricsResult', 'overall_metrics', 'warn_undefined']
 
 # %% ../nbs/03_metrics.ipynb #3adace47
 class UndefinedMetricWarning(UserWarning):
@@ -415,7 +415,7 @@ def evaluate_groups(ev, # the Evaluation
         st.sums.update(group_stats(gid, G, w=ev.w, sums={k: sums[k] for k in ("y", "y2", "_y", "_y2")}).sums)
     ctx["rows"] = st.count
     rng = np.random.default_rng(seed)
-    values, lows, highs = {}, {}, {}
+    values = {}
     rank_runs = {m.name: m.fn(ev, gid, G) for m in metrics if m.kind == "ranks"}
     w = ev.w if ev.w is not None else np.ones(ev.n)
     for m in metrics:
@@ -423,33 +423,39 @@ def evaluate_groups(ev, # the Evaluation
         elif m.kind == "sums": values[m.name] = m.value(st.sums, st.weight, ctx)
         elif m.kind == "ranks": values[m.name] = rank_runs[m.name](w)
         else: values[m.name] = _call_per_group(ev, gid, G, m)
-    do_ci = ci is not None
     row_reps = {}
-    if (do_ci or test) and kinds & {"sums", "ranks"}:
+    if (ci is not None or test) and kinds & {"sums", "ranks"}:
         row_reps = _row_bootstrap(ev, gid, G, metrics, sums, rank_runs, ctx, n_boot, rng)
-    if do_ci:
-        for m in metrics:
-            lo = hi = np.full(G, np.nan)
-            if m.kind == "proportion":
-                num, den = m.parts(st.cm, ctx)
-                neff = den if st.cm_w2 is None else _kish(den, m.den_w2(st.cm_w2, ctx))
-                lo, hi = wilson(_div(num, den, np.nan) * neff, neff, ci)
-            elif m.kind == "counts" and n_boot:
-                lo, hi, _ = percentile_ci(_cell_reps(m, st.cm, st.cm_w2, ctx, n_boot, rng), ci)
-            elif m.name in row_reps:
-                lo, hi, _ = percentile_ci(row_reps[m.name], ci)
-            lows[m.name], highs[m.name] = lo, hi
-    support = {} # the effective number of examples behind each proportion (Kish's when weighted)
-    for m in metrics:
-        if m.kind == "proportion":
-            den = m.parts(st.cm, ctx)[1]
-            support[m.name] = den if st.cm_w2 is None else _kish(den, m.den_w2(st.cm_w2, ctx))
+    lows, highs, support = intervals(metrics, st, ctx, row_reps, ci, n_boot, rng)
     out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx}
     if test:
         m0 = metrics[0]
         pair = (row_reps[m0.name], row_reps["__rest__" + m0.name]) if "__rest__" + m0.name in row_reps else None
         out["p_value"] = _test_vs_rest(m0, st, values, ctx, n_boot, rng, pair)
     return out
+
+def intervals(metrics, st:GroupStats, ctx, reps:dict, ci, n_boot, rng):
+    """Intervals per group (Wilson for proportions, Poisson draws of the cells for counts, the given replicates
+    otherwise) and the support behind each proportion; shared by the in-memory and engine passes."""
+    G = len(st.count)
+    lows, highs, support = {}, {}, {}
+    for m in metrics: # the effective number of examples behind each proportion (Kish's when weighted)
+        if m.kind == "proportion":
+            den = m.parts(st.cm, ctx)[1]
+            support[m.name] = den if st.cm_w2 is None else _kish(den, m.den_w2(st.cm_w2, ctx))
+    if ci is None: return lows, highs, support
+    for m in metrics:
+        lo = hi = np.full(G, np.nan)
+        if m.kind == "proportion":
+            num, den = m.parts(st.cm, ctx)
+            neff = support[m.name]
+            lo, hi = wilson(_div(num, den, np.nan) * neff, neff, ci)
+        elif m.kind == "counts" and n_boot:
+            lo, hi, _ = percentile_ci(_cell_reps(m, st.cm, st.cm_w2, ctx, n_boot, rng), ci)
+        elif m.name in reps:
+            lo, hi, _ = percentile_ci(reps[m.name], ci)
+        lows[m.name], highs[m.name] = lo, hi
+    return lows, highs, support
 
 def _cell_reps(m, cm, cm_w2, ctx, B, rng):
     "Bootstrap replicates (B, G) of a counts metric from Poisson draws of the cells."

@@ -12,10 +12,11 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['ADULT_FEATURES', 'SUMMARY_MIME', 'REPORT_FILES', 'ERR_NO_FILE', 'ERR_FORMAT', 'ERR_UNREADABLE', 'ERR_COLUMN',
-           'ADULT_GATES', 'html_report', 'write_report', 'adult_example', 'ReportError', 'templates_dir', 'templates',
-           'template_path', 'template_parameters', 'prediction_columns', 'read_predictions', 'check_columns',
-           'load_evaluation', 'parse_literature', 'make_baselines', 'summarize', 'save_summary', 'read_summary', 'Note',
-           'heading', 'note', 'check_params', 'ReportRun', 'to_html', 'run', 'adult_inputs', 'adult_report']
+           'ADULT_GATES', 'html_report', 'write_report', 'adult_design', 'adult_example', 'ReportError',
+           'templates_dir', 'templates', 'template_path', 'template_parameters', 'prediction_columns',
+           'read_predictions', 'check_columns', 'load_evaluation', 'parse_literature', 'make_baselines', 'summarize',
+           'save_summary', 'read_summary', 'Note', 'heading', 'note', 'check_params', 'ReportRun', 'to_html', 'run',
+           'adult_inputs', 'adult_report']
 
 # %% ../nbs/06_report.ipynb #83685801
 _PAGE = """<!DOCTYPE html>
@@ -71,6 +72,11 @@ def write_report(path, sections:list, *, title:str="mlcompass report", meta:str|
 ADULT_FEATURES = ["age", "workclass", "education", "education-num", "marital-status", "occupation", "relationship",
                   "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country"]
 
+def adult_design(train:pd.DataFrame):
+    "The models' input as a function of a frame: the Adult features, text columns as categories of the training set."
+    cats = {c: sorted(train[c].dropna().unique()) for c in ADULT_FEATURES if not pd.api.types.is_numeric_dtype(train[c])}
+    return lambda df: df[ADULT_FEATURES].assign(**{c: pd.Categorical(df[c], categories=v) for c, v in cats.items()})
+
 def adult_example(seed:int=0, # seed of the model
                  ) -> "Evaluation":
     "Train a model on UCI Adult (train split) and return the Evaluation of its test-split predictions."
@@ -78,12 +84,7 @@ def adult_example(seed:int=0, # seed of the model
     from mlcompass.core import Evaluation
     from mlcompass.datasets import load_adult
     train, test = load_adult("train"), load_adult("test")
-    def X(df):
-        x = df[ADULT_FEATURES].copy()
-        for c in x.columns:
-            if not pd.api.types.is_numeric_dtype(x[c]):
-                x[c] = pd.Categorical(x[c], categories=sorted(train[c].dropna().unique()))
-        return x
+    X = adult_design(train)
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed, max_iter=200)
     model.fit(X(train), train["income"])
     proba = model.predict_proba(X(test))
@@ -141,7 +142,9 @@ def _kind(path:Path) -> str:
     return ""
 
 def _first_line(e) -> str:
-    text = e.args[0] if isinstance(e, KeyError) and e.args else e
+    "An exception's message in one line (a KeyError's without its quotes, an OSError's with its file)."
+    if isinstance(e, OSError) and e.strerror: text = f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    else: text = e.args[0] if isinstance(e, KeyError) and e.args else e
     return (str(text).strip().splitlines() or [type(e).__name__])[0]
 
 def prediction_columns(path, what:str="predictions") -> list:
@@ -277,15 +280,15 @@ def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=
                                     "ci_low": head[f"{p}_change_ci_low"], "ci_high": head[f"{p}_change_ci_high"],
                                     "p_value": head[f"{p}_p_value"], "verdict": head[f"{p}_verdict"]})
     if slices is not None:
-        m = slices.metrics[0] if hasattr(slices, "metrics") else None
-        w = slices.worst(top).to_frame()
-        m = m if isinstance(m, str) else getattr(m, "name", None) or [c for c in w.columns if c.endswith("_gap")][0][:-4]
+        m = slices.metric_names[0]
+        w = slices.worst(top, m).to_frame()
         s["worst_slices"] = {"metric": m, "slices": _records(w, ["slice", "n", m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_gap", "p_value", "too_small"])}
     if discovered is not None:
         d = discovered.to_frame()
         s["discovered"] = _records(d.head(top), [c for c in d.columns if not c.startswith("_")][:12])
     if classes is not None:
-        s["classes"] = _records(classes.to_frame().reset_index(), list(classes.to_frame().reset_index().columns)[:12])
+        c = classes.to_frame().reset_index()
+        s["classes"] = _records(c, list(c.columns)[:12])
     if fairness is not None:
         disp = fairness.disparities()
         s["fairness"] = {"sensitive": list(fairness.sensitive),
@@ -506,8 +509,7 @@ def adult_inputs(folder, seed:int=0) -> dict:
     full, test = load_adult("train"), load_adult("test")
     dev_mask = np.random.default_rng(seed).random(len(full)) < 0.2
     train, dev = full[~dev_mask].reset_index(drop=True), full[dev_mask].reset_index(drop=True)
-    cats = {c: sorted(train[c].dropna().unique()) for c in ADULT_FEATURES if not pd.api.types.is_numeric_dtype(train[c])}
-    X = lambda df: df[ADULT_FEATURES].assign(**{c: pd.Categorical(df[c], categories=v) for c, v in cats.items()})
+    X = adult_design(train)
     fit = lambda **kw: HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed, **kw).fit(X(train), train["income"])
     current, previous = fit(max_iter=200), fit(max_iter=15, max_depth=2)
     def write(model, df, name):

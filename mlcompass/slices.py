@@ -13,8 +13,8 @@ from .stats import combine_codes, bh_adjust
 from .metrics import resolve_metrics, evaluate_groups, warn_undefined
 
 # %% auto #0
-__all__ = ['MISSING', 'OTHER', 'RESERVED', 'FeatureCodes', 'encode_feature', 'encode_features', 'slicings', 'predicates',
-           'compute_slices', 'SliceFrame']
+__all__ = ['MISSING', 'OTHER', 'RESERVED', 'FeatureCodes', 'encode_feature', 'sorted_codes', 'value_codes', 'encode_features',
+           'slicings', 'predicates', 'compute_slices', 'SliceFrame']
 
 # %% ../nbs/04_slices.ipynb #86eb4d9e
 MISSING = "(missing)"
@@ -88,23 +88,34 @@ def _categorical(col, name, q, missing, max_values):
         codes, uniq = col.cat.codes.to_numpy().astype(np.intp), list(col.cat.categories)
     else:
         codes, uniq = pd.factorize(col, sort=False, use_na_sentinel=True)
-        uniq = list(uniq)
-        try: order = sorted(range(len(uniq)), key=uniq.__getitem__)
-        except TypeError: order = list(range(len(uniq))) # not mutually comparable: first-seen order
-        rank = np.empty(len(uniq) + 1, np.intp); rank[order] = np.arange(len(uniq)); rank[-1] = -1
-        codes, uniq = rank[codes], [uniq[i] for i in order] # code -1 (missing) maps to rank[-1] = -1
+        codes, uniq = sorted_codes(codes, list(uniq))
     values = [v.item() if isinstance(v, np.generic) else v for v in uniq]
+    return value_codes(name, q, codes, values, missing, max_values, stacklevel=4)
+
+def sorted_codes(codes:np.ndarray, uniq:list):
+    "Codes renumbered so that their values are sorted (first-seen order when not comparable); -1 (missing) stays -1."
+    try: order = sorted(range(len(uniq)), key=uniq.__getitem__)
+    except TypeError: order = list(range(len(uniq))) # not mutually comparable: first-seen order
+    rank = np.empty(len(uniq) + 1, np.intp); rank[order] = np.arange(len(uniq)); rank[-1] = -1
+    return rank[codes], [uniq[i] for i in order]
+
+def value_codes(name, q, codes:np.ndarray, values:list, missing:np.ndarray, max_values:int, *,
+                weights:np.ndarray|None=None, # examples behind each code's row (engines' fine tables); None: one each
+                stacklevel:int=2) -> FeatureCodes:
+    "FeatureCodes of a categorical feature: the `max_values - 1` most frequent values kept, the others in (other), missing last."
+    values = list(values)
     preds = [f"{q} == {_lit(v)}" for v in values]
     if len(values) > max_values:
-        counts = np.bincount(codes[codes >= 0], minlength=len(values))
+        ok = codes >= 0
+        counts = np.bincount(codes[ok], weights=None if weights is None else weights[ok], minlength=len(values))
         keep = np.sort(np.argsort(-counts, kind="stable")[:max_values - 1])
         remap = np.full(len(values), len(keep), np.intp); remap[keep] = np.arange(len(keep))
         warnings.warn(f"by={name!r} has {len(values):,} distinct values; keeping the {len(keep)} most frequent and grouping the other "
                       f"{len(values) - len(keep):,} (covering {int(counts.sum() - counts[keep].sum()):,} rows) into {OTHER!r}. "
-                      f"Raise max_values= to keep more.", UserWarning, stacklevel=4)
-        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+                      f"Raise max_values= to keep more.", UserWarning, stacklevel=stacklevel + 1)
+        codes = np.where(ok, remap[np.maximum(codes, 0)], -1)
+        preds = [preds[i] for i in keep] + [f"{q} in ({OTHER}: {len(values) - len(keep)} values)"]
         values = [values[i] for i in keep] + [OTHER]
-        preds = [preds[i] for i in keep] + [f"{q} in ({OTHER}: {len(uniq) - len(keep)} values)"]
     if missing.any():
         codes = np.where(missing, len(values), codes)
         values.append(MISSING); preds.append(f"{q} is missing")
