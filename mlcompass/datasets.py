@@ -10,7 +10,7 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['ADULT_COLUMNS', 'SPEECH_COMMANDS', 'SPEECH_CONDITIONS', 'load_adult', 'load_compas', 'make_rare', 'make_speech',
-           'make_demand']
+           'make_demand', 'noisy_labels']
 
 # %% ../nbs/05_datasets.ipynb #e864944d
 ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -109,3 +109,34 @@ def make_demand(n:int=2_000, # store-days
     level = np.array([stores[s] for s in store]) * np.array([weekday_factor[d] for d in day])
     forecast = np.round(level * rng.normal(1.0, 0.03, n), 1)
     return pd.DataFrame({"store": store, "weekday": day, "forecast": forecast, "demand": rng.poisson(level).astype(float)})
+
+# %% ../nbs/05_datasets.ipynb #f6632c7e
+def noisy_labels(y, # the true labels (a Series keeps its index and name)
+                 rate:float, # share of the eligible rows whose label is changed, in [0, 1]
+                 *, where=None, # boolean mask of the rows that may change (default: all)
+                 flip:dict|None=None, # {from: to}: which labels change and into what (default, two classes: each into the other)
+                 seed:int=0) -> pd.Series:
+    "A copy of `y` with exactly round(rate × eligible rows) labels changed as `flip` says: label noise of known size."
+    import numpy as np
+    s = y.copy() if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not 0 <= rate <= 1:
+        raise ValueError(f"rate={rate!r} must be a share between 0 and 1.")
+    labels = list(pd.unique(s.dropna()))
+    if flip is None:
+        if len(labels) != 2: raise ValueError(f"flip=None needs exactly two labels, but y has {len(labels)}; pass flip={{from: to}}.")
+        flip = {labels[0]: labels[1], labels[1]: labels[0]}
+    if not isinstance(flip, dict) or not flip: raise ValueError(f"flip={flip!r} must be a non-empty mapping {{from: to}}.")
+    unknown = [k for k in flip if k not in labels]
+    if unknown: raise ValueError(f"flip has labels {unknown} that y does not contain; y's labels: {sorted(map(str, labels))}.")
+    mask = np.ones(len(s), bool)
+    if where is not None:
+        w = pd.Series(np.asarray(where, dtype=object))
+        if len(w) != len(s): raise ValueError(f"where has {len(w)} values but y has {len(s)}.")
+        if w.isna().any(): raise ValueError(f"where has {int(w.isna().sum())} missing values; fill them (e.g. .fillna(False)) to say whether those rows may change.")
+        if not w.map(lambda v: isinstance(v, (bool, np.bool_))).all(): raise ValueError("where must be a boolean mask (True for the rows that may change).")
+        mask = w.to_numpy(bool)
+    eligible = np.flatnonzero(mask & s.isin(list(flip)).to_numpy())
+    chosen = np.random.default_rng(seed).choice(eligible, size=int(round(rate * len(eligible))), replace=False)
+    out = s.copy()
+    out.iloc[chosen] = s.iloc[chosen].map(flip).to_numpy()
+    return out

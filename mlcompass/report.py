@@ -276,7 +276,8 @@ def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=
         if "rank" in c: s["priorities"] = _records(c[c["rank"].notna()].sort_values("rank").head(top),
                                                    ["rank", "slice", "n", "share", "model", f"gap_to_{comparison.target}", "potential_gain"])
         for p in comparison.previous_names:
-            s["previous"] = _clean({"name": p, "metric": comparison.metric.name, "value": head[p], "change": head[f"{p}_change"],
+            ref = comparison.references.set_index("name")["source"].get(p) if len(comparison.references) else None
+            s["previous"] = _clean({"name": p, "source": ref, "metric": comparison.metric.name, "value": head[p], "change": head[f"{p}_change"],
                                     "ci_low": head[f"{p}_change_ci_low"], "ci_high": head[f"{p}_change_ci_high"],
                                     "p_value": head[f"{p}_p_value"], "verdict": head[f"{p}_verdict"]})
     if slices is not None:

@@ -80,13 +80,10 @@ def _migrate(con, path):
 
 # %% ../nbs/15_store.ipynb #dd5ba9be
 def fingerprint(ev:Evaluation) -> str:
-    "A short hash of the evaluation data (true labels, weights and metadata), independent of the predictions."
+    "A short hash of the evaluation examples (true labels and weights, in order), independent of the predictions and of the slicing columns."
     h = hashlib.sha256()
     h.update(pd.util.hash_pandas_object(pd.Series(ev.y_true.astype(str)), index=False).to_numpy().tobytes())
-    if ev.w is not None: h.update(np.asarray(ev.w).tobytes())
-    if ev.data.shape[1]:
-        h.update(",".join(map(str, ev.data.columns)).encode())
-        h.update(pd.util.hash_pandas_object(ev.data.astype(str), index=False).to_numpy().tobytes())
+    if ev.w is not None: h.update(np.asarray(ev.w, dtype=float).tobytes())
     return h.hexdigest()[:16]
 
 def git_commit(cwd=None) -> str|None:
@@ -231,7 +228,8 @@ def previous_from_run(cls, name_or_id, *, store=None, **kw):
     preds = st.predictions(run["id"])
     scores = [c for c in preds.columns if c.startswith("score_")]
     prev = cls(preds["y_pred"].to_numpy(), name=kw.pop("name", run["name"]),
-               y_score=preds[scores].to_numpy() if scores else None, note=f"run {run['id']} of {st.path}", **kw)
+               y_score=preds[scores].to_numpy() if scores else None, note=f"run {run['id']} of {st.path}",
+               **{"source": f"run {run['id']} {run['name']!r} of {st.path.name}, logged {run['created'][:16].replace('T', ' ')} UTC", **kw})
     prev.run = run
     prev.expected_fingerprint = run["fingerprint"]
     return prev
