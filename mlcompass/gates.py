@@ -4,12 +4,12 @@
 
 # %% ../nbs/17_gates.ipynb #f480d254
 from __future__ import annotations
-import json, math
+import json, math, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import Evaluation
-from .metrics import METRICS, resolve_metrics, default_metrics
+from .metrics import METRICS, UndefinedMetricWarning, resolve_metrics, default_metrics
 
 # %% auto #0
 __all__ = ['GATE_KINDS', 'OPTIONS', 'DISPARITY_NAMES', 'ERR_UNKNOWN_KEY', 'ERR_THRESHOLD', 'ERR_METRIC', 'Gates', 'GateResults',
@@ -207,8 +207,10 @@ def _slice_gate(ev, gates, kind, by, rows, notes):
     if not by:
         for m, t in items: rows.append(_row(name, m, "slices", np.nan, op, t, status="skipped", detail="no columns to slice by (by=)"))
         return
-    f = ev.slices(by=by, metrics=[m for m, _ in items], max_depth=gates.max_depth, min_support=1, ci=gates.ci,
-                  n_boot=gates.n_boot, seed=gates.seed).to_frame()
+    with warnings.catch_warnings(): # slices too small to judge may be undefined; the judged ones show as "skipped"
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        f = ev.slices(by=by, metrics=[m for m, _ in items], max_depth=gates.max_depth, min_support=1, ci=gates.ci,
+                      n_boot=gates.n_boot, seed=gates.seed).to_frame()
     f = f[f["depth"] > 0]
     if gates.slices:
         keys = f["slice"].map(_norm)

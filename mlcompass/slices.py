@@ -180,9 +180,9 @@ def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, 
         res = evaluate_groups(ev, gid, len(keys), ms, test=True, **kw)
         parts.append(_combo_frame(by, fs, keys, res, ms, overall, total_w, ci, ev.is_weighted))
     frame = pd.concat(parts, ignore_index=True)
-    warn_undefined({m.name: frame[m.name].to_numpy(float) for m in ms}, ms, zero_division, where="slices")
     hidden = int((frame["n"] < min_support).sum())
     frame = frame[frame["n"] >= min_support].reset_index(drop=True)
+    warn_undefined({m.name: frame[m.name].to_numpy(float) for m in ms}, ms, zero_division, where="slices") # the slices shown
     frame["p_value"] = bh_adjust(frame["p_value"].to_numpy(float))
     frame["too_small"] = frame.pop("_n_eff").to_numpy() < small
     ov = pd.Series({m.name: overall["values"][m.name][0] for m in ms})

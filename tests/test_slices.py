@@ -108,6 +108,17 @@ def test_undefined_metrics_warn_and_show_nan():
     assert f0["precision"].tolist() == [0.0, 1.0]
 
 
+def test_undefined_warning_counts_only_the_slices_shown():
+    "A slice hidden by min_support does not warn; the count is of the slices in the table."
+    ev = mc.Evaluation([0, 0, 1, 1, 0, 1, 0], [0, 0, 1, 1, 0, 0, 0], data={"g": list("aabbbbb")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = ev.slices(by="g", metrics=["recall"], min_support=3).to_frame()
+    assert f["slice"].tolist() == ["g == 'b'"]
+    with pytest.warns(mc.UndefinedMetricWarning, match="recall in 1 of 2 slices"):
+        ev.slices(by="g", metrics=["recall"])
+
+
 def test_callable_and_cost_metrics():
     from sklearn.metrics import matthews_corrcoef
     rng = np.random.default_rng(1)

@@ -35,8 +35,8 @@ def exercises(nb):
     return out
 
 
-def test_the_course_has_its_seven_lessons():
-    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(1, 8)], [p.name for p in LESSONS]
+def test_the_course_has_its_eight_lessons():
+    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(1, 9)], [p.name for p in LESSONS]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
