@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation
 from .metrics import resolve_metrics, evaluate_groups, _context, _reg_rows, _div
-from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, kish
+from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, kish, poisson_cells
 
 # %% auto #0
 __all__ = ['ALL', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa', 'PreviousSystem', 'Trivial',
-           'measure_latency', 'paired_difference', 'mcnemar_exact', 'compare', 'BaselineComparison']
+           'measure_latency', 'paired_difference', 'joint_cells', 'paired_from_cells', 'mcnemar_cells', 'mcnemar_exact',
+           'compare', 'BaselineComparison']
 
 # %% ../nbs/08_baselines.ipynb #200e5ce8
 class Baseline:
@@ -133,7 +134,7 @@ def _vote(frame, ev):
 class PreviousSystem(Baseline):
     "The previous model, on the same examples: compared example by example (paired)."
     kind, default_name = "previous system", "previous system"
-    def __init__(self, previous, # an Evaluation on the same examples, or the previous model's predictions
+    def __init__(self, previous, # an Evaluation on the same examples, the previous model's predictions, or the name of their column
                  *, name:str|None=None, y_score=None, **kw):
         super().__init__(None, name=name, **kw)
         self.previous, self.y_score = previous, y_score
@@ -145,6 +146,8 @@ class PreviousSystem(Baseline):
         return previous_from_run(cls, name_or_id, store=store, **kw)
 
     def evaluation(self, ev):
+        what = f"PreviousSystem {self.name!r}"
+        if hasattr(ev, "engine"): return ev.previous_evaluation(self.previous, y_score=self.y_score, what=what) # a column of the same source
         expected = getattr(self, "expected_fingerprint", None)
         if expected:
             from mlcompass.store import fingerprint
@@ -152,6 +155,13 @@ class PreviousSystem(Baseline):
                 raise ValueError(f"PreviousSystem {self.name!r} comes from a run on other examples (data fingerprint {expected}, "
                                  f"this evaluation {fingerprint(ev)}): a paired comparison needs the same examples.")
         prev = self.previous
+        if isinstance(prev, str):
+            cols = lambda c: [c] if isinstance(c, str) else list(c)
+            score = self.y_score
+            if score is not None and (isinstance(score, str) or all(isinstance(c, str) for c in score)):
+                score = np.column_stack([_data_column(ev, c, "y_score") for c in cols(score)])
+                score = score[:, 0] if score.shape[1] == 1 else score
+            return _same_examples(ev, _data_column(ev, prev, "previous"), what, y_score=score)
         if isinstance(prev, Evaluation):
             if prev.n != ev.n:
                 raise ValueError(f"PreviousSystem {self.name!r} has {prev.n} examples but the evaluation has {ev.n}: "
@@ -193,10 +203,18 @@ class Trivial(Baseline):
         return pred, scores
 
     def evaluation(self, ev):
+        if hasattr(ev, "engine"): return ev.trivial_evaluation(self) # a constant prediction, computed in the engine
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning) # a majority predictor never predicts the other labels: fine
             pred, scores = self.predictions(ev, proba=ev.proba is not None)
             return _same_examples(ev, pred, self.name, y_score=scores)
+
+def _data_column(ev, name, what):
+    "Column `name` of the evaluation's data (a previous system's predictions or scores kept beside the features)."
+    if name not in ev.data.columns:
+        raise ValueError(f"{what}={name!r} names no column of the evaluation's data; its columns: {list(map(str, ev.data.columns))}. "
+                         "Pass the predictions themselves, or add them to data=.")
+    return ev.data[name].to_numpy()
 
 def _check_length(ev, arr, what):
     if len(arr) != ev.n:
@@ -204,6 +222,10 @@ def _check_length(ev, arr, what):
 
 def _same_examples(ev, y_pred, what, y_score=None):
     "An Evaluation of other predictions on exactly the examples of `ev`."
+    if hasattr(ev, "engine"):
+        raise NotImplementedError(f"{what} holds its labels in memory, and this evaluation's data is in {ev.engine.name}: put them in a "
+                                  "column of the same source and compare with mc.PreviousSystem('<column>') (paired, in the engine), "
+                                  "or give a figure such as mc.HumanLevel(0.95).")
     _check_length(ev, y_pred, what)
     yp = y_pred.to_numpy() if isinstance(y_pred, pd.Series) else np.asarray(y_pred)
     return Evaluation(ev.y_true, yp, y_score=y_score, data=ev.data, sample_weight=ev.w,
@@ -254,6 +276,8 @@ def paired_difference(ev_a:Evaluation, ev_b:Evaluation, gid:np.ndarray, G:int, m
     m = resolve_metrics(ev_a, [metric])[0]
     ctx_a, ctx_b = _context(ev_a, [m], np.nan), _context(ev_b, [m], np.nan)
     rng = np.random.default_rng(seed)
+    if m.kind in ("proportion", "counts"): # from the joint confusion cells, as on engines
+        return {"metric": m, **paired_from_cells(m, ctx_a, ctx_b, *joint_cells(ev_a, ev_b, gid, G), ci=ci, n_boot=n_boot, rng=rng)}
     w = ev_a.w if ev_a.w is not None else np.ones(ev_a.n)
     runs = (m.fn(ev_a, gid, G), m.fn(ev_b, gid, G)) if m.kind == "ranks" else (None, None)
     reps = np.empty((n_boot, G))
@@ -267,16 +291,44 @@ def paired_difference(ev_a:Evaluation, ev_b:Evaluation, gid:np.ndarray, G:int, m
     else: p = diff_p(diff, sd)
     return {"metric": m, "diff": diff, "low": lo, "high": hi, "p_value": p}
 
-def mcnemar_exact(ev_a, ev_b, gid, G):
-    "Exact McNemar p-value per group: a two-sided binomial test on the discordant (unweighted) pairs."
+def joint_cells(ev_a, ev_b, gid, G):
+    "Per group, the rows, weights and squared weights (None when unweighted) of each (true, a's, b's) label triple: (G, k, k, k) each."
+    k = ev_a.k
+    flat = ((gid * k + ev_a.t) * k + ev_a.p) * k + ev_b.p
+    shape, size = (G, k, k, k), G * k ** 3
+    count = np.bincount(flat, minlength=size).reshape(shape).astype(float)
+    if ev_a.w is None: return count, count, None
+    return (count, np.bincount(flat, weights=ev_a.w, minlength=size).reshape(shape),
+            np.bincount(flat, weights=ev_a.w * ev_a.w, minlength=size).reshape(shape))
+
+def paired_from_cells(m, ctx_a, ctx_b, count, W, W2, *, ci:float=0.95, n_boot:int=200, rng=None) -> dict:
+    """Paired difference a − b of a confusion-count metric per group, from the joint cells of `joint_cells`: the value, a
+    percentile interval from Poisson draws of the cells (the row-level Poisson bootstrap, summed cell by cell) and a p-value."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    diff = m.value(W.sum(-1), ctx_a) - m.value(W.sum(-2), ctx_b)
+    reps = np.empty((n_boot, W.shape[0]))
+    for a, b in replicate_chunks(n_boot, W.size):
+        R = poisson_cells(W, W2, b - a, rng)
+        reps[a:b] = m.value(R.sum(-1), ctx_a) - m.value(R.sum(-2), ctx_b)
+    lo, hi, sd = percentile_ci(reps, ci)
+    p = mcnemar_cells(count) if m.name in ("accuracy", "error_rate") else diff_p(diff, sd)
+    return {"diff": diff, "low": lo, "high": hi, "p_value": p}
+
+def mcnemar_cells(count):
+    "Exact McNemar p-value per group from the joint (true, a's, b's) row counts (G, k, k, k)."
     from scipy.stats import binom
-    ra, rb = ev_a.t == ev_a.p, ev_b.t == ev_b.p
-    b = np.bincount(gid, weights=(ra & ~rb).astype(float), minlength=G)
-    c = np.bincount(gid, weights=(~ra & rb).astype(float), minlength=G)
+    k = count.shape[-1]
+    right_a, right_b = np.eye(k, dtype=bool)[:, :, None], np.eye(k, dtype=bool)[:, None, :]
+    b = (count * (right_a & ~right_b)).sum(axis=(1, 2, 3))
+    c = (count * (~right_a & right_b)).sum(axis=(1, 2, 3))
     n = b + c
     with np.errstate(invalid="ignore"):
         p = np.minimum(1.0, 2 * binom.cdf(np.minimum(b, c), n, 0.5))
     return np.where(n > 0, p, 1.0)
+
+def mcnemar_exact(ev_a, ev_b, gid, G):
+    "Exact McNemar p-value per group: a two-sided binomial test on the discordant (unweighted) pairs."
+    return mcnemar_cells(joint_cells(ev_a, ev_b, gid, G)[0])
 
 # %% ../nbs/08_baselines.ipynb #d13e797c
 ALL = "(all)"
@@ -435,14 +487,18 @@ def _reference_row(name, kind, m, value, low, high, b, costs, dataset):
             "comparable": b is None or b.dataset is None or (dataset is not None and b.dataset == dataset),
             "note": getattr(b, "note", None), **{k: costs.get(k) for k in ("latency_ms", "size_mb", "cost_per_prediction")}}
 
+def _paired_groups(ev, bev, by, max_depth, bins, min_support, m, ci, n_boot, seed):
+    "(slice names, paired result) for the whole set and for each slicing of `by`; an engine computes its own in one joint group-by."
+    if hasattr(ev, "paired_groups"): return ev.paired_groups(bev, by, m, max_depth=max_depth, bins=bins, ci=ci, n_boot=n_boot, seed=seed)
+    groups = [(np.zeros(ev.n, np.intp), [ALL])] + (_slice_ids(ev, by, max_depth, bins, min_support) if by else [])
+    return [(names, paired_difference(ev, bev, gid, len(names), m.name, ci=ci, n_boot=n_boot, seed=seed)) for gid, names in groups]
+
 def _add_paired(out, ev, bev, b, m, by, max_depth, bins, min_support, ci, n_boot, seed, alpha):
     "Paired change model − previous per row of `out`, with interval, adjusted p-value and verdict."
     n = len(out)
     diff, lo, hi, p = (np.full(n, np.nan) for _ in range(4))
     index = {s: i for i, s in enumerate(out["slice"])}
-    groups = [(np.zeros(ev.n, np.intp), [ALL])] + (_slice_ids(ev, by, max_depth, bins, min_support) if by else [])
-    for gid, names in groups:
-        res = paired_difference(ev, bev, gid, len(names), m.name, ci=ci, n_boot=n_boot, seed=seed)
+    for names, res in _paired_groups(ev, bev, by, max_depth, bins, min_support, m, ci, n_boot, seed):
         for g, s in enumerate(names):
             if s in index:
                 i = index[s]; diff[i], lo[i], hi[i], p[i] = res["diff"][g], res["low"][g], res["high"][g], res["p_value"][g]

@@ -16,10 +16,12 @@ from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes,
 
 # %% auto #0
 __all__ = ['SCORE_BINS', 'NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_UNSUPPORTED',
-           'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID', 'VALUE_COUNTS_MAX', 'REG_VARS', 'duckdb_connection',
-           'is_engine_frame', 'engine_frame', 'FineTable', 'Engine', 'quantiles_from_counts', 'fine_table',
-           'score_sums', 'score_histograms', 'binned_auc', 'binned_ap', 'gaussian_replicates', 'evaluate_fine',
-           'EngineScores', 'EngineEvaluation', 'examples', 'to_evaluation', 'engine_evaluation']
+           'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID', 'VALUE_COUNTS_MAX', 'REG_VARS', 'MSG_ENGINE_PREVIOUS',
+           'MSG_ENGINE_PAIRED', 'PAIRED_REG_VARS', 'duckdb_connection', 'is_engine_frame', 'engine_frame', 'FineTable',
+           'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums', 'score_histograms', 'binned_auc', 'binned_ap',
+           'gaussian_replicates', 'evaluate_fine', 'EngineScores', 'EngineEvaluation', 'examples', 'to_evaluation',
+           'previous_evaluation', 'trivial_evaluation', 'joint_table', 'joint_moments', 'paired_groups',
+           'engine_evaluation']
 
 # %% ../nbs/16_engines.ipynb #e0ade779
 SCORE_BINS = 1000 # score histogram bins per class for ROC AUC and average precision on engines
@@ -300,7 +302,7 @@ def _fine_query(engine, by, specs, classification, ybar=None):
         cols["__t"], cols["__p"] = engine.col(engine.y_true), engine.col(engine.y_pred)
         keys = keys + ["__t", "__p"]
     if w is not None: cols["__w"] = w
-    q = engine.lf.select(**cols)
+    q = engine.lf.select(**cols) if cols else None # regression builds its own below
     aggs = [nw.len().alias("__n")]
     if w is not None:
         q = q.with_columns(__w2=nw.col("__w") * nw.col("__w"))
@@ -366,16 +368,21 @@ def fine_table(engine, ev, by:list, *, bins=5, max_values:int=50) -> FineTable:
         sums["over"], sums["under"] = (sums["ae"] + sums["e"]) / 2, (sums["ae"] - sums["e"]) / 2
     stats = GroupStats(count, weight, weight2, cm, cm_w2, sums)
     kframe = out[fkeys].iloc[first].reset_index(drop=True)
+    feats, final = _fine_feats(by, specs, kframe, fkeys, count, max_values)
+    ft = FineTable(feats, stats, kframe, final)
+    ft.query_specs, ft.query_keys, ft.fkeys = specs, kframe, fkeys
+    engine._fine[key] = ft
+    return ft
+
+def _fine_feats(by, specs, kframe, fkeys, count, max_values):
+    "The FeatureCodes of the fine rows (keys `kframe`, rows per fine row `count`), and each feature's final spec."
     feats, final = [], {}
     for b, k in zip(by, fkeys):
         if specs[b][0] == "values":
             fc, edges = _values_codes(b, specs[b][1], kframe[k], count.astype(float))
             feats.append(fc); final[b] = ("bin", edges, False)
         else: feats.append(_fine_codes(b, specs[b], kframe[k], count.astype(float), max_values)); final[b] = specs[b]
-    ft = FineTable(feats, stats, kframe, final)
-    ft.query_specs, ft.query_keys, ft.fkeys = specs, kframe, fkeys
-    engine._fine[key] = ft
-    return ft
+    return feats, final
 
 def _label_values(s:pd.Series) -> np.ndarray:
     "Label values from an engine's result column as NumPy values comparable with the labels."
@@ -743,13 +750,189 @@ def to_evaluation(self, n:int=1000, *, slice:str|None=None, sf=None, errors_only
 
 EngineEvaluation.examples, EngineEvaluation.to_evaluation = examples, to_evaluation
 
+# %% ../nbs/16_engines.ipynb #9dc74b6b
+MSG_ENGINE_PREVIOUS = ("{what} must be a column of the same source on an engine ({engine}): add the previous predictions as a column "
+                       "(e.g. 'pred_previous') and pass mc.PreviousSystem('pred_previous'), or an evaluation built from the same source "
+                       "with y_pred= that column; got {got}.")
+MSG_ENGINE_PAIRED = ("a paired comparison of {metric} on an engine ({engine}) needs each row's pair of scores; engines compare paired the "
+                     "confusion-count metrics (accuracy, error_rate, precision, recall, f1, balanced_accuracy, costs...) and the "
+                     "regression metrics. Compare on one of those, or use ev.to_evaluation(n=...) for an in-memory comparison.")
+PAIRED_REG_VARS = ("ea", "e2a", "aea", "eb", "e2b", "aeb", "y", "y2")
+
+def _same_source(a, b) -> bool:
+    "Whether two engines read the same source: the same object, or the same Parquet path."
+    return a.native is b.native or (isinstance(a.native, (str, os.PathLike)) and isinstance(b.native, (str, os.PathLike))
+                                    and str(a.native) == str(b.native))
+
+def _derived(self, key, lf, y_pred, score_cols, name):
+    "An EngineEvaluation of other predictions (a column of `lf`) on the same rows, labels and roles (cached per key)."
+    e = self.engine
+    cache = e.__dict__.setdefault("_derived", {})
+    if key not in cache:
+        eng = Engine(lf, e.name, y_true=e.y_true, y_pred=y_pred, score_cols=score_cols, weight=e.weight, features=e.features,
+                     score_bins=e.score_bins, native=e.native, connection=e.connection)
+        kw = dict(labels=self.labels, pos_label=self.pos_label) if self.task != "regression" else {}
+        cache[key] = EngineEvaluation(eng, task=self.task, name=name, **kw)
+    return cache[key]
+
+def previous_evaluation(self, prev, *, y_score=None, what:str="PreviousSystem") -> EngineEvaluation:
+    "The previous system's evaluation on this engine: a column of predictions (and of scores) of the same source."
+    e = self.engine
+    if isinstance(prev, EngineEvaluation):
+        if not _same_source(prev.engine, e) or prev.engine.y_true != e.y_true:
+            raise ValueError(MSG_ENGINE_PREVIOUS.format(what=what, engine=e.name, got="an evaluation of another source"))
+        prev, y_score = prev.engine.y_pred, (prev.engine.score_cols or None) if y_score is None else y_score
+    if not isinstance(prev, str):
+        raise ValueError(MSG_ENGINE_PREVIOUS.format(what=what, engine=e.name, got=f"{type(prev).__name__}"))
+    scores = [] if y_score is None else ([y_score] if isinstance(y_score, str) else list(y_score))
+    for c in [prev, *scores]:
+        if not isinstance(c, str) or c not in e.schema:
+            raise ValueError(MSG_FEATURE_MISSING.format(arg=what, name=c, where="the source", available=list(e.schema)))
+    return _derived(self, ("previous", prev, tuple(scores)), e.lf, prev, scores, what)
+
+def trivial_evaluation(self, b) -> EngineEvaluation:
+    "A trivial model's evaluation on this engine: a constant prediction (the weighted majority class or mean) added to the query."
+    nw, e = _nw(), self.engine
+    fits = ["mean"] if self.task == "regression" else ["majority"]
+    if b.strategy not in fits:
+        raise NotImplementedError(f"Trivial({b.strategy!r}) on an engine ({e.name}): engines compute the constant models {fits}; "
+                                  "use ev.to_evaluation(n=...) for the others.")
+    if self.task == "regression":
+        value = e.target_mean() if b.train_labels is None else float(np.mean(np.asarray(b.train_labels, dtype=float)))
+        cols, scores = {"__trivial": nw.lit(value)}, []
+    else:
+        if b.train_labels is None:
+            self.encode_features([])
+            per_label = e.current.stats.cm.sum(axis=(0, 2)) # weighted rows per true label
+        else:
+            tl = pd.Series(np.asarray(b.train_labels, dtype=object))
+            per_label = np.array([(tl == v).sum() for v in self.labels.tolist()], float)
+        top = int(np.argmax(per_label))
+        cols = {"__trivial": nw.lit(_pyval(self.labels[top]))}
+        if self.proba is None: scores = []
+        elif len(e.score_cols) == 1: cols["__trivial_score"], scores = nw.lit(float(top == self.pos_index)), ["__trivial_score"]
+        else:
+            scores = [f"__trivial_score_{j}" for j in range(self.k)]
+            cols.update({s: nw.lit(float(j == top)) for j, s in enumerate(scores)})
+    return _derived(self, ("trivial", b.strategy, None if b.train_labels is None else id(b.train_labels)),
+                    e.lf.with_columns(**cols), "__trivial", scores, b.name)
+
+def joint_table(ev, bev, by:list, *, bins=5, max_values:int=50):
+    """The finest slices of `by` with the joint (true, predicted, other system's) label cells of each: one group-by in the engine
+    (cached), over the other system's query (the same source, with a constant column for a trivial model). Returns the feature
+    codes of the fine rows and the cells' rows, weights and squared weights (F, k, k, k)."""
+    nw, engine = _nw(), ev.engine
+    cat = tuple(b for b in by if isinstance(ev.data[b].dtype, pd.CategoricalDtype))
+    key = ("joint", id(bev.engine), tuple(by), repr(bins), max_values, cat)
+    if key in engine._fine: return engine._fine[key]
+    specs = _feature_specs(engine, ev, by, bins)
+    fkeys = [f"__k{i}" for i in range(len(by))]
+    cols = {k: _key_expr(engine, b, specs[b]) for k, b in zip(fkeys, by)}
+    cols.update(__t=engine.col(engine.y_true), __p=engine.col(engine.y_pred), __q=bev.engine.col(bev.engine.y_pred))
+    w = engine.w()
+    q = bev.engine.lf.select(**cols, **({} if w is None else {"__w": w}))
+    aggs = [nw.len().alias("__n")]
+    if w is not None:
+        q = q.with_columns(__w2=nw.col("__w") * nw.col("__w"))
+        aggs += [nw.col("__w").sum(), nw.col("__w2").sum()]
+    out = engine._collect(q.group_by(*fkeys, "__t", "__p", "__q", drop_null_keys=False).agg(*aggs))
+    fid, first = _fine_ids(out, fkeys)
+    F, k = len(first), ev.k
+    at = (fid, *(_encode(_label_values(out[c]), ev.labels) for c in ("__t", "__p", "__q")))
+    def cells(col):
+        a = np.zeros((F, k, k, k)); np.add.at(a, at, out[col].to_numpy(float)); return a
+    count = cells("__n")
+    W, W2 = (count, None) if w is None else (cells("__w"), cells("__w2"))
+    kframe = out[fkeys].iloc[first].reset_index(drop=True)
+    feats, _ = _fine_feats(by, specs, kframe, fkeys, count.sum(axis=(1, 2, 3)), max_values)
+    engine._fine[key] = (feats, count, W, W2)
+    return engine._fine[key]
+
+def joint_moments(ev, bev, by:list, *, bins=5, max_values:int=50):
+    """Regression: per finest slice of `by`, the sums of both systems' errors (e, e², |e|), of the centred target and of their
+    cross products, from one group-by in the engine (cached). Returns the feature codes and a GroupStats of those sums."""
+    nw, engine = _nw(), ev.engine
+    key = ("joint-moments", id(bev.engine), tuple(by), repr(bins), max_values)
+    if key in engine._fine: return engine._fine[key]
+    specs = _feature_specs(engine, ev, by, bins)
+    fkeys = [f"__k{i}" for i in range(len(by))]
+    cols = {k: _key_expr(engine, b, specs[b]) for k, b in zip(fkeys, by)}
+    y = engine.col(engine.y_true).cast(nw.Float64)
+    cols.update(__ea=engine.col(engine.y_pred).cast(nw.Float64) - y, __eb=bev.engine.col(bev.engine.y_pred).cast(nw.Float64) - y,
+                __y=y - engine.target_mean())
+    w = engine.w()
+    if w is not None: cols["__w"] = w
+    q = bev.engine.lf.select(**cols)
+    if w is not None: q = q.with_columns(__w2=nw.col("__w") * nw.col("__w"))
+    q = q.with_columns(**{f"__e2{s}": nw.col(f"__e{s}") * nw.col(f"__e{s}") for s in "ab"},
+                       **{f"__ae{s}": nw.col(f"__e{s}").abs() for s in "ab"}, __y2=nw.col("__y") * nw.col("__y"))
+    q, aggs = _with_moments(q, list(PAIRED_REG_VARS), w is not None)
+    aggs = [nw.len().alias("__n")] + ([nw.col("__w").sum(), nw.col("__w2").sum()] if w is not None else []) + aggs
+    out = engine._collect(q.group_by(*fkeys, drop_null_keys=False).agg(*aggs) if fkeys else q.select(*aggs))
+    fid, first = _fine_ids(out, fkeys)
+    F = len(first)
+    n = out["__n"].to_numpy(float)
+    sums = {c[2:]: np.bincount(fid, out[c].to_numpy(float), F) for c in out.columns if c.startswith("__s_") or c.startswith("__c_")}
+    for v in PAIRED_REG_VARS: sums[v] = sums.pop(f"s_{v}")
+    stats = GroupStats(np.bincount(fid, n, F).astype(np.int64), np.bincount(fid, out["__w"].to_numpy(float) if w is not None else n, F),
+                       np.bincount(fid, out["__w2"].to_numpy(float) if w is not None else n, F), None, None, sums)
+    kframe = out[fkeys].iloc[first].reset_index(drop=True)
+    feats, _ = _fine_feats(by, specs, kframe, fkeys, stats.count, max_values)
+    engine._fine[key] = (feats, stats)
+    return engine._fine[key]
+
+def _group_sums(st, gid, G) -> GroupStats:
+    "The sums of fine rows `st` gathered into G groups."
+    return GroupStats(np.bincount(gid, weights=st.count, minlength=G).astype(np.int64), _sum_by(st.weight, gid, G),
+                      _sum_by(st.weight2, gid, G), None, None, {k: _sum_by(v, gid, G) for k, v in st.sums.items()})
+
+def _paired_sums(m, ctx, st, *, ci, n_boot, rng) -> dict:
+    "Paired difference a − b of a regression metric per group from the joint sums: Gaussian replicates with the Poisson bootstrap's moments."
+    from mlcompass.stats import percentile_ci, diff_p
+    def side(S, W, s):
+        d = {"e": S[f"e{s}"], "e2": S[f"e2{s}"], "ae": S[f"ae{s}"], "y": S["y"], "y2": S["y2"]}
+        d["over"], d["under"] = (d["ae"] + d["e"]) / 2, (d["ae"] - d["e"]) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return m.value(d, W, dict(ctx, rows=np.broadcast_to(st.count, np.shape(W))))
+    diff = side(st.sums, st.weight, "a") - side(st.sums, st.weight, "b")
+    S, C = _moment_dicts(st.sums, st.weight, st.weight2, PAIRED_REG_VARS)
+    R = gaussian_replicates(S, C, ["1", *PAIRED_REG_VARS], n_boot, rng)
+    reps = side(R, R["1"], "a") - side(R, R["1"], "b")
+    lo, hi, sd = percentile_ci(reps, ci)
+    return {"diff": diff, "low": lo, "high": hi, "p_value": diff_p(diff, sd)}
+
+def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, ci:float=0.95, n_boot:int=200, seed:int=0) -> list:
+    "(slice names, paired result) for the whole set and each slicing of `by`: mc.compare's paired statistics on an engine."
+    from mlcompass.baselines import ALL, paired_from_cells
+    from mlcompass.metrics import _context
+    from mlcompass.slices import slicings, predicates
+    by = list(by or [])
+    ctx_a, ctx_b = _context(self, [m], np.nan), _context(bev, [m], np.nan)
+    if m.kind in ("proportion", "counts"):
+        feats, count, W, W2 = joint_table(self, bev, by, bins=bins)
+        def run(gid, G):
+            c, w, w2 = (None if a is None else _sum_by(a, gid, G) for a in (count, W, W2))
+            return paired_from_cells(m, ctx_a, ctx_b, c, w, w2, ci=ci, n_boot=n_boot, rng=np.random.default_rng(seed))
+        F = len(count)
+    elif m.kind == "sums" and self.task == "regression":
+        feats, st = joint_moments(self, bev, by, bins=bins)
+        def run(gid, G): return _paired_sums(m, ctx_a, _group_sums(st, gid, G), ci=ci, n_boot=n_boot, rng=np.random.default_rng(seed))
+        F = len(st.count)
+    else: raise NotImplementedError(MSG_ENGINE_PAIRED.format(metric=m.name, engine=self.engine.name))
+    out = [([ALL], run(np.zeros(F, np.intp), 1))]
+    if by: out += [(predicates(fs, keys), run(gid, len(keys))) for fs, gid, keys in slicings(feats, max_depth)]
+    return out
+
+EngineEvaluation.previous_evaluation, EngineEvaluation.trivial_evaluation = previous_evaluation, trivial_evaluation
+EngineEvaluation.paired_groups = paired_groups
+
 # %% ../nbs/16_engines.ipynb #9f39e016
 def _unsupported(what):
     def f(self, *args, **kwargs): raise NotImplementedError(MSG_ENGINE_UNSUPPORTED.format(what=what, engine=self.engine.name))
     f.__doc__ = f"Not available on engines: {what} needs the examples in memory."
     return f
 
-for _m in ("classes", "curves", "thresholds", "choose_threshold", "for_class", "compare", "discover", "with_columns", "with_tags"):
+for _m in ("classes", "curves", "thresholds", "choose_threshold", "for_class", "discover", "with_columns", "with_tags"):
     setattr(EngineEvaluation, _m, _unsupported(f"ev.{_m}()"))
 
 # %% ../nbs/16_engines.ipynb #349cc507

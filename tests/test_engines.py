@@ -160,6 +160,90 @@ def test_regression_sums_equal_pandas():
     assert ((a.p_value < 0.01) == (b.p_value < 0.01)).mean() > 0.9
 
 
+def with_previous(d, seed=5):
+    "Add a previous system's predictions (a column of the same source): better where the current model is worse, and vice versa."
+    rng = np.random.default_rng(seed)
+    flip = rng.random(len(d)) < np.where(d["sex"] == "Female", 0.35, 0.08)
+    return d.assign(prev=np.where(flip, 1 - d["y"], d["y"]))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_compare_equals_pandas(adult, weighted):
+    "mc.compare on an engine: the same table as in memory, to the last digit, paired changes, intervals and p-values included."
+    d = with_previous(adult)
+    args = dict(y_true="y", y_pred="pred", y_score="score", sample_weight="w" if weighted else None, features=FEATURES + ["prev"])
+    ref = mc.Evaluation.from_frame(d, **args)
+    base = lambda m: [mc.PreviousSystem("prev", name="v1"), mc.HumanLevel(0.9, metric=m, source="stated"), mc.Literature(0.85, metric=m, source="paper")]
+    for metric in ("accuracy", "f1", "recall"):
+        kw = dict(by=BY, max_depth=2, metric=metric, min_support=30)
+        a = quiet(mc.compare, ref, base(metric), **kw).to_frame()
+        for name, frame in frames(d).items():
+            b = quiet(mc.compare, mc.Evaluation.from_frame(frame, **args), base(metric), **kw).to_frame()
+            assert_same_table(a, b)
+            assert metric != "accuracy" or set(b["v1_verdict"]) >= {"better", "worse"}, name
+    # the gates read the same figures: regression against the previous system and gain over the trivial model
+    gates = mc.Gates(min_overall={"accuracy": 0.7}, min_slice={"accuracy": 0.7}, max_regression={"accuracy": 0.005},
+                     min_gain_over_trivial={"accuracy": 0.02}, max_disparity={"selection_rate": 0.2}, by=["sex", "race"], sensitive=["sex"])
+    g_ref = ref.check(gates, previous=mc.PreviousSystem("prev"))
+    g_eng = mc.Evaluation.from_frame(pl.from_pandas(d), **args).check(gates, previous=mc.PreviousSystem("prev"))
+    pd.testing.assert_frame_equal(g_ref.to_frame(), g_eng.to_frame(), rtol=1e-9, check_dtype=False)
+    assert not g_eng.passed and (g_eng.failures["gate"] == "max regression").any()
+
+
+def test_compare_multiclass_and_a_previous_evaluation_of_the_same_source():
+    d = synthetic_multiclass()
+    rng = np.random.default_rng(3)
+    d["prev"] = np.where(rng.random(len(d)) < 0.2, rng.choice(["bird", "cat", "dog"], len(d)), d["y"])
+    args = dict(y_true="y", y_pred="pred", features=["device", "load", "region", "prev"])
+    ref = mc.Evaluation.from_frame(d, **args)
+    src = duckdb.from_df(d)
+    ev = mc.Evaluation.from_frame(src, **args)
+    previous = mc.Evaluation.from_frame(src, y_true="y", y_pred="prev") # an evaluation built from the same source
+    kw = dict(by=["device", "load"], max_depth=2, metric="balanced_accuracy")
+    a = mc.compare(ref, [mc.PreviousSystem("prev", name="v1")], **kw).to_frame()
+    b = mc.compare(ev, [mc.PreviousSystem(previous, name="v1")], **kw).to_frame()
+    assert_same_table(a, b)
+
+
+def test_compare_regression_on_an_engine():
+    "Regression: the paired changes are exact; their intervals come from Gaussian replicates with the bootstrap's moments."
+    rng = np.random.default_rng(6)
+    n = 20000
+    d = pd.DataFrame({"g": rng.choice(["a", "b", "c"], n), "y": rng.normal(10, 3, n)})
+    d["pred"] = d["y"] + rng.normal(0, np.where(d["g"] == "a", 1, 2), n)
+    d["prev"] = d["y"] + rng.normal(0, np.where(d["g"] == "c", 1, 2), n)
+    args = dict(y_true="y", y_pred="pred", features=["g", "prev"])
+    ref, ev = mc.Evaluation.from_frame(d, **args), mc.Evaluation.from_frame(pl.from_pandas(d).lazy(), **args)
+    assert ev.metrics(["mae"]).to_frame().loc["mae", "value"] == pytest.approx(ref.metrics(["mae"]).to_frame().loc["mae", "value"], rel=1e-12)
+    for metric in ("mae", "rmse", "r2"):
+        a = mc.compare(ref, [mc.PreviousSystem("prev", name="v1")], by="g", metric=metric).to_frame()
+        b = mc.compare(ev, [mc.PreviousSystem("prev", name="v1")], by="g", metric=metric).to_frame()
+        assert_same_table(a, b, skip=("v1_change_ci", "v1_p_value", "model_ci"))  # regression intervals: see test_regression_sums_equal_pandas
+        assert a["v1_verdict"].tolist() == b["v1_verdict"].tolist() == ["no detectable change", "better", "no detectable change", "worse"]
+        wa, wb = (f["v1_change_ci_high"] - f["v1_change_ci_low"] for f in (a, b))
+        assert np.all(np.abs(wb / wa - 1) < 0.35), (metric, (wb / wa).tolist())
+
+
+def test_what_engines_cannot_compare_says_so(adult):
+    d = with_previous(adult)
+    ev = mc.Evaluation.from_frame(pl.from_pandas(d), y_true="y", y_pred="pred", y_score="score", features=FEATURES + ["prev"])
+    with pytest.raises(ValueError, match=r"PreviousSystem 'previous system' must be a column of the same source on an engine \(Polars\): "
+                                         r"add the previous predictions as a column .* got ndarray"):
+        mc.compare(ev, [mc.PreviousSystem(d["prev"].to_numpy())])
+    with pytest.raises(ValueError, match=r"got an evaluation of another source"):
+        mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(pl.from_pandas(d), y_true="y", y_pred="prev"))])
+    with pytest.raises(ValueError, match=r"'prevv' is not a column of the source; available columns: \['age'"):
+        mc.compare(ev, [mc.PreviousSystem("prevv")])
+    with pytest.raises(NotImplementedError, match=r"a paired comparison of roc_auc on an engine \(Polars\) needs each row's pair of scores"):
+        mc.compare(ev, [mc.PreviousSystem("prev", y_score="score")], metric="roc_auc")
+    with pytest.raises(NotImplementedError, match=r"human_labels holds its labels in memory, and this evaluation's data is in Polars"):
+        mc.compare(ev, [mc.HumanLevel.from_labels(d["prev"])])
+    with pytest.raises(NotImplementedError, match=r"Trivial\('stratified'\) on an engine \(Polars\): engines compute the constant models \['majority'\]"):
+        mc.compare(ev, [mc.Trivial("stratified")])
+    with pytest.raises(ValueError, match="previous='prevv' names no column of the evaluation's data"): # in memory, the same call
+        mc.compare(mc.Evaluation.from_frame(d, y_true="y", y_pred="pred", features=FEATURES), [mc.PreviousSystem("prevv")])
+
+
 def test_parquet_path_reads_through_duckdb(adult, tmp_path):
     con = duckdb.connect()
     con.register("adult", adult.assign(i=np.arange(len(adult))))
@@ -250,6 +334,14 @@ def test_spark_equals_pandas(spark, adult):
     assert_same_table(a, b, skip=("roc_auc", "f1_ci", "balanced_accuracy_ci"))
     assert_binned_within_bound(a, b, "roc_auc")
     assert len(ev.examples(5, slice="sex == 'Female'", sf=quiet(ev.slices, by="sex", metrics=["accuracy"]))) == 5
+    # paired comparison with the previous system, in the same session
+    d = with_previous(adult)
+    sdf = spark.createDataFrame(pa.Table.from_pandas(d, preserve_index=False))
+    args["features"] = FEATURES + ["prev"]
+    kw = dict(by=["sex", "race"], metric="accuracy", n_boot=50)
+    a = mc.compare(mc.Evaluation.from_frame(d, **args), [mc.PreviousSystem("prev", name="v1")], **kw).to_frame()
+    b = mc.compare(mc.Evaluation.from_frame(sdf, **args), [mc.PreviousSystem("prev", name="v1")], **kw).to_frame()
+    assert_same_table(a, b)
 
 
 def test_dashboard_and_tagger_fetch_examples_from_the_engine(adult, tmp_path):
