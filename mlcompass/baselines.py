@@ -347,14 +347,14 @@ def _direction(m):
 def _slice_table(ev, by, m, max_depth, min_support, bins, ci, n_boot, seed, small):
     "Overall + per-slice values of `m` for `ev` (the overall row first)."
     kw = dict(metrics=[m], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan)
-    overall = ev.metrics(**kw).to_frame().iloc[0]
+    f = ev.slices(by=by, max_depth=max_depth, min_support=min_support, small=small, bins=bins, **kw).to_frame() if by else None
+    overall = ev.metrics(**kw).to_frame().iloc[0] # after the slices: an engine sums their table instead of scanning again
     W = ev.w.sum() if ev.w is not None else ev.n
     n_eff = kish(W, (ev.w ** 2).sum()) if ev.w is not None else ev.n
     row0 = {"slice": ALL, "depth": 0, "n": ev.n, "share": 1.0, "value": overall["value"],
             "low": overall.get("ci_low", np.nan), "high": overall.get("ci_high", np.nan), "too_small": n_eff < small}
     rows = [row0]
     if by:
-        f = ev.slices(by=by, max_depth=max_depth, min_support=min_support, small=small, bins=bins, **kw).to_frame()
         part = pd.DataFrame({"slice": f["slice"], "depth": f["depth"], "n": f["n"], "share": f["share"], "value": f[m.name],
                              "low": f.get(m.name + "_ci_low", np.nan), "high": f.get(m.name + "_ci_high", np.nan),
                              "too_small": f["too_small"]})

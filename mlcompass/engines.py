@@ -162,10 +162,36 @@ class Engine:
 
     # -- construction: checks and labels
     def checks(self) -> dict:
-        "Row count, missing targets, score and weight ranges: one aggregate query."
+        """Row count, missing targets, score and weight ranges: one aggregate query. With labels that are not floats (so a
+        classification), the same query groups by the (true, predicted) pair and also answers `label_pairs`: one scan in all."""
         nw = _nw()
         yt, yp = self.col(self.y_true), self.col(self.y_pred)
+        if not (_is_float(self.schema[self.y_true]) or _is_float(self.schema[self.y_pred])): return self._checks_by_pair()
         ex = [nw.len().alias("n"), yt.is_null().cast(nw.Int64).sum().alias("yt_null"), yp.is_null().cast(nw.Int64).sum().alias("yp_null")]
+        ex += self._check_exprs()
+        for key, c in (("yt", self.y_true), ("yp", self.y_pred)):
+            if _is_float(self.schema[c]):
+                x = self.col(c)
+                ex += [(x - x.round(0)).abs().max().alias(f"{key}_frac"), x.n_unique().alias(f"{key}_nunique")]
+        return self._collect(self.lf.select(*ex)).iloc[0].to_dict()
+
+    def _checks_by_pair(self) -> dict:
+        "The checks as one group-by of the (true, predicted) pairs, summed over the pairs; the pairs and counts are kept."
+        nw = _nw()
+        cols = {"__t": self.col(self.y_true), "__p": self.col(self.y_pred), **{c: nw.col(c) for c in self.score_cols}}
+        if self.weight is not None: cols[self.weight] = nw.col(self.weight)
+        out = self._collect(self.lf.select(**cols).group_by("__t", "__p", drop_null_keys=False).agg(nw.len().alias("n"), *self._check_exprs()))
+        out = out.rename(columns={"__t": "t", "__p": "p"})
+        self._pairs = out[["t", "p", "n"]]
+        chk = {"n": out["n"].sum(), "yt_null": out.loc[out["t"].isna(), "n"].sum(), "yp_null": out.loc[out["p"].isna(), "n"].sum()}
+        for c in out.columns[3:]:
+            chk[c] = out[c].min() if c.endswith("_min") else out[c].max() if c.endswith("_max") else out[c].sum()
+        return chk
+
+    def _check_exprs(self) -> list:
+        "Aggregates of the scores and weights that the checks need (sums, minima and maxima, so that they also add up over groups)."
+        nw = _nw()
+        ex = []
         for i, c in enumerate(self.score_cols):
             s = nw.col(c).cast(nw.Float64)
             ex += [s.min().alias(f"s{i}_min"), s.max().alias(f"s{i}_max"), (s.is_null() | s.is_nan().fill_null(False)).cast(nw.Int64).sum().alias(f"s{i}_null")]
@@ -176,11 +202,7 @@ class Engine:
             w = nw.col(self.weight).cast(nw.Float64)
             ex += [w.min().alias("w_min"), w.sum().alias("w_sum"), (w.is_null() | w.is_nan().fill_null(False) | (w.abs() == float("inf"))).cast(nw.Int64).sum().alias("w_bad"),
                    (w < 0).cast(nw.Int64).sum().alias("w_neg")]
-        for key, c in (("yt", self.y_true), ("yp", self.y_pred)):
-            if _is_float(self.schema[c]):
-                x = self.col(c)
-                ex += [(x - x.round(0)).abs().max().alias(f"{key}_frac"), x.n_unique().alias(f"{key}_nunique")]
-        return self._collect(self.lf.select(*ex)).iloc[0].to_dict()
+        return ex
 
     def label_pairs(self) -> pd.DataFrame:
         "The distinct (y_true, y_pred) pairs with their counts: the labels of a classification task (one query, kept)."
@@ -342,6 +364,12 @@ def fine_table(engine, ev, by:list, *, bins=5, max_values:int=50) -> FineTable:
     cat = tuple(b for b in by if isinstance(ev.data[b].dtype, pd.CategoricalDtype))
     key = (tuple(by), repr(bins), max_values, cat)
     if key in engine._fine: return engine._fine[key]
+    finer = next((v for v in engine._fine.values() if isinstance(v, FineTable)), None)
+    if not by and finer is not None: # the whole set: the sum of any finer table, no query
+        ft = FineTable([], finer.sum_by(np.zeros(len(finer), np.intp), 1), pd.DataFrame(index=range(1)), {})
+        ft.query_specs, ft.query_keys, ft.fkeys = {}, ft.keys, []
+        engine._fine[key] = ft
+        return ft
     specs = _feature_specs(engine, ev, by, bins)
     classification = ev.task != "regression"
     ybar = None if classification else engine.target_mean()

@@ -260,10 +260,17 @@ def test_parquet_path_reads_through_duckdb(adult, tmp_path):
 
 def test_queries_stay_few_and_are_cached(adult):
     ev = mc.Evaluation.from_frame(duckdb.from_df(adult), y_true="y", y_pred="pred", features=FEATURES)
-    q0 = ev.engine.queries # construction: the checks and the label pairs
-    assert q0 == 2
+    q0 = ev.engine.queries # construction: the checks and the label pairs, in one group-by (integer labels)
+    assert q0 == 1
+    fl = mc.Evaluation.from_frame(duckdb.from_df(adult.assign(y=adult["y"].astype(float))), y_true="y", y_pred="pred", features=FEATURES)
+    assert fl.engine.queries == 2 and fl.task == "binary" # float labels: the checks first tell labels from continuous targets
     ev.slices(by=["sex", "race", "education"], max_depth=3, metrics=["accuracy", "f1"], zero_division=np.nan)
     assert ev.engine.queries == q0 + 1 # categorical features: one group-by
+    prev = adult.assign(prev=1 - adult["pred"])
+    ev2 = mc.Evaluation.from_frame(duckdb.from_df(prev), y_true="y", y_pred="pred", features=FEATURES + ["prev"])
+    q1 = ev2.engine.queries
+    ev2.compare([mc.PreviousSystem("prev")], by=["sex", "race"], trivial=False)
+    assert ev2.engine.queries == q1 + 2 # the model's slices, and one joint group-by for every paired figure (the previous system's own slices run on its engine)
     ev.slices(by=["sex", "race", "education"], max_depth=2, metrics=["accuracy"])
     assert ev.engine.queries == q0 + 1 # the same finest table, from the cache
     ev.slices(by=["age"], metrics=["accuracy"])
