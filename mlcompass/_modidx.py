@@ -260,6 +260,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'mlcompass.engines._p_true': ('engines.html#_p_true', 'mlcompass/engines.py'),
                                    'mlcompass.engines._paired_sums': ('engines.html#_paired_sums', 'mlcompass/engines.py'),
                                    'mlcompass.engines._parquet_source': ('engines.html#_parquet_source', 'mlcompass/engines.py'),
+                                   'mlcompass.engines._put': ('engines.html#_put', 'mlcompass/engines.py'),
                                    'mlcompass.engines._pyval': ('engines.html#_pyval', 'mlcompass/engines.py'),
                                    'mlcompass.engines._same_source': ('engines.html#_same_source', 'mlcompass/engines.py'),
                                    'mlcompass.engines._slice_filter': ('engines.html#_slice_filter', 'mlcompass/engines.py'),

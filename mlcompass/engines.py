@@ -164,6 +164,7 @@ class Engine:
     def checks(self) -> dict:
         """Row count, missing targets, score and weight ranges: one aggregate query. With labels that are not floats (so a
         classification), the same query groups by the (true, predicted) pair and also answers `label_pairs`: one scan in all."""
+        if getattr(self, "_chk", None) is not None: return self._chk # known without a query (a trivial model's constant)
         nw = _nw()
         yt, yp = self.col(self.y_true), self.col(self.y_pred)
         if not (_is_float(self.schema[self.y_true]) or _is_float(self.schema[self.y_pred])): return self._checks_by_pair()
@@ -186,6 +187,7 @@ class Engine:
         chk = {"n": out["n"].sum(), "yt_null": out.loc[out["t"].isna(), "n"].sum(), "yp_null": out.loc[out["p"].isna(), "n"].sum()}
         for c in out.columns[3:]:
             chk[c] = out[c].min() if c.endswith("_min") else out[c].max() if c.endswith("_max") else out[c].sum()
+        self._chk = chk
         return chk
 
     def _check_exprs(self) -> list:
@@ -792,13 +794,14 @@ def _same_source(a, b) -> bool:
     return a.native is b.native or (isinstance(a.native, (str, os.PathLike)) and isinstance(b.native, (str, os.PathLike))
                                     and str(a.native) == str(b.native))
 
-def _derived(self, key, lf, y_pred, score_cols, name):
+def _derived(self, key, lf, y_pred, score_cols, name, prepare=None):
     "An EngineEvaluation of other predictions (a column of `lf`) on the same rows, labels and roles (cached per key)."
     e = self.engine
     cache = e.__dict__.setdefault("_derived", {})
     if key not in cache:
         eng = Engine(lf, e.name, y_true=e.y_true, y_pred=y_pred, score_cols=score_cols, weight=e.weight, features=e.features,
                      score_bins=e.score_bins, native=e.native, connection=e.connection)
+        if prepare is not None: prepare(eng)
         kw = dict(labels=self.labels, pos_label=self.pos_label) if self.task != "regression" else {}
         cache[key] = EngineEvaluation(eng, task=self.task, name=name, **kw)
     return cache[key]
@@ -842,8 +845,30 @@ def trivial_evaluation(self, b) -> EngineEvaluation:
         else:
             scores = [f"__trivial_score_{j}" for j in range(self.k)]
             cols.update({s: nw.lit(float(j == top)) for j, s in enumerate(scores)})
+    def prepare(eng): # a constant class: its checks, label pairs and fine tables follow from the model's, without a query
+        chk = getattr(e, "_chk", None)
+        if chk is None or self.task == "regression": return
+        values = [float(j == top) for j in range(len(scores))] if len(scores) > 1 else [float(top == self.pos_index)] * len(scores)
+        eng._chk = dict(chk, yp_null=0, s_badsum=0)
+        for i, v in enumerate(values): eng._chk.update({f"s{i}_min": v, f"s{i}_max": v, f"s{i}_null": 0})
+        pairs = e.label_pairs()
+        eng._pairs = pairs.groupby("t", dropna=False, sort=False)["n"].sum().reset_index().assign(p=self.labels[top])[["t", "p", "n"]]
+        for k, ft in e._fine.items():
+            if not isinstance(ft, FineTable): continue
+            s = ft.stats
+            st = GroupStats(s.count, s.weight, s.weight2, _put(s.cm, top), _put(s.cm_w2, top), {})
+            t = FineTable(ft.feats, st, ft.keys, ft.specs)
+            t.query_specs, t.query_keys, t.fkeys = ft.query_specs, ft.query_keys, ft.fkeys
+            eng._fine[k] = t
     return _derived(self, ("trivial", b.strategy, None if b.train_labels is None else id(b.train_labels)),
-                    e.lf.with_columns(**cols), "__trivial", scores, b.name)
+                    e.lf.with_columns(**cols), "__trivial", scores, b.name, prepare if b.train_labels is None else None)
+
+def _put(cm, top):
+    "Confusion counts (F, k, k) as if every prediction were the class `top`."
+    if cm is None: return None
+    out = np.zeros_like(cm)
+    out[:, :, top] = cm.sum(axis=2)
+    return out
 
 def joint_table(ev, bev, by:list, *, bins=5, max_values:int=50):
     """The finest slices of `by` with the joint (true, predicted, other system's) label cells of each: one group-by in the engine
