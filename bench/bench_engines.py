@@ -4,9 +4,12 @@
     python bench/bench_engines.py --small     # 1M / 10M rows, for a quick look
 
 Every run slices by 3 features at max_depth=2 (3 single features + 3 pairs) with accuracy, precision, recall and F1
-(95% intervals: Wilson, and the Poisson-cell bootstrap for F1). It is compared with the floor of each engine: a plain
+(95% intervals: Wilson, and the Poisson-cell bootstrap for F1). The comparison cases run `ev.compare` against a previous
+model (a column `prev` of the same data) on the same slices: the model's and the previous model's accuracy, the trivial
+model's, and the paired change with its interval and McNemar p-value per slice. It is compared with the floor of each engine: a plain
 pandas `groupby(...).size()` of the same counts (the finest slices crossed with the true and predicted labels), and
-DuckDB running the equivalent hand-written SQL `GROUP BY`. The DuckDB cases run in a fresh subprocess each, so that the
+DuckDB running the equivalent hand-written SQL `GROUP BY` (for the comparison, one `GROUP BY` that also crosses the
+previous model's labels, from which every figure of the comparison follows). The DuckDB cases run in a fresh subprocess each, so that the
 peak resident memory (the child's `VmHWM`, which starts afresh at exec, unlike `ru_maxrss`) is theirs alone. Best of `REPEAT` runs; the machine is shared.
 Results go to bench/results_engines.json.
 """
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+
+import numpy as np
 import resource
 import subprocess
 import sys
@@ -35,13 +40,14 @@ def rows_sql(n: int) -> str:
                ['free','basic','plus','pro','team'][CAST(1 + hash(i * 13 + 3) % 5 AS BIGINT)] AS plan,
                (hash(i * 7 + 4) % 1000000) / 1e6 AS score,
                CAST(((hash(i * 11 + 5) % 1000) / 1000.0 < (hash(i * 7 + 4) % 1000000) / 1e6) AS INTEGER) AS y,
-               CAST((hash(i * 7 + 4) % 1000000) / 1e6 > 0.5 AS INTEGER) AS pred
+               CAST((hash(i * 7 + 4) % 1000000) / 1e6 > 0.5 AS INTEGER) AS pred,
+               CAST((hash(i * 7 + 4) % 1000000) / 1e6 + ((hash(i * 17 + 6) % 1000) / 1000.0 - 0.5) * 0.3 > 0.5 AS INTEGER) AS prev
         FROM range({n}) t(i)"""
 
 
 def parquet(n: int) -> Path:
     "A folder of Parquet files with n rows, written by DuckDB (once)."
-    out = DATA / f"preds_{n}"
+    out = DATA / f"preds_prev_{n}"
     if (out / "done").exists(): return out
     import duckdb
     out.mkdir(parents=True, exist_ok=True)
@@ -75,13 +81,25 @@ def in_memory(n: int) -> dict:
             warnings.simplefilter("ignore")
             return ev.slices(**kw)
 
+    def run_compare(df):
+        ev = mc.Evaluation.from_frame(df, y_true="y", y_pred="pred", features=BY + ["prev"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ev.compare([mc.PreviousSystem("prev", name="v1")], by=BY, max_depth=2, metric="accuracy")
+
     a, b = run(pdf).to_frame(), run(pldf).to_frame()
+    ca, cb = run_compare(pdf).to_frame(), run_compare(pldf).to_frame()
+    assert ca["slice"].tolist() == cb["slice"].tolist() and np.allclose(ca["v1_change_ci_low"], cb["v1_change_ci_low"])
     assert list(a["slice"]) == list(b["slice"]) and (a["n"].to_numpy() == b["n"].to_numpy()).all()
     res = {"rows": n,
            "mlcompass_pandas_s": best(lambda: run(pdf)),
            "mlcompass_polars_s": best(lambda: run(pldf)),
            "pandas_groupby_s": best(lambda: pdf.groupby(BY + ["y", "pred"], observed=True).size()),
            "polars_group_by_s": best(lambda: pldf.group_by(BY + ["y", "pred"]).len())}
+    res.update({"compare_pandas_s": best(lambda: run_compare(pdf)), "compare_polars_s": best(lambda: run_compare(pldf)),
+                "pandas_joint_groupby_s": best(lambda: pdf.groupby(BY + ["y", "pred", "prev"], observed=True).size())})
+    res["compare_pandas_ratio_to_joint_groupby"] = res["compare_pandas_s"] / res["pandas_joint_groupby_s"]
+    res["compare_polars_ratio_to_joint_groupby"] = res["compare_polars_s"] / res["pandas_joint_groupby_s"]
     res["pandas_ratio_to_groupby"] = res["mlcompass_pandas_s"] / res["pandas_groupby_s"]
     res["polars_ratio_to_pandas_groupby"] = res["mlcompass_polars_s"] / res["pandas_groupby_s"]
     res["polars_ratio_to_polars_group_by"] = res["mlcompass_polars_s"] / res["polars_group_by_s"]
@@ -98,6 +116,25 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     sf = ev.slices(by=BY, max_depth=2, metrics=METRICS)
 out = dict(slices=len(sf), n=int(ev.n), construct_s=t1 - t0, slices_s=time.perf_counter() - t1, queries=ev.engine.queries)
+""",
+    "mlcompass_compare": """
+import warnings, mlcompass as mc
+from mlcompass.engines import duckdb_connection
+ev = mc.Evaluation.from_frame(PATH, y_true="y", y_pred="pred", features=BY + ["prev"], connection=duckdb_connection(memory_limit="3GB"))
+t1 = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    cmp = ev.compare([mc.PreviousSystem("prev", name="v1")], by=BY, max_depth=2, metric="accuracy")
+out = dict(slices=len(cmp) - 1, n=int(ev.n), construct_s=t1 - t0, slices_s=time.perf_counter() - t1,
+           queries=ev.engine.queries + sum(d.engine.queries for d in ev.engine._derived.values()))
+""",
+    "sql_compare": """
+import duckdb
+con = duckdb.connect(); con.execute("SET enable_progress_bar=false"); con.execute("SET memory_limit='3GB'"); con.execute("SET preserve_insertion_order=false")
+t1 = time.perf_counter()
+r = con.execute(f'''SELECT region, CASE WHEN device >= 9 THEN 4 WHEN device >= 7 THEN 3 WHEN device >= 4 THEN 2 WHEN device >= 2 THEN 1 ELSE 0 END AS device_bin,
+                    plan, y, pred, prev, count(*) AS n FROM read_parquet('{PATH}/**/*.parquet') GROUP BY ALL''').fetchall()
+out = dict(groups=len(r), n=sum(x[-1] for x in r), construct_s=0.0, slices_s=time.perf_counter() - t1)
 """,
     "sql": """
 import duckdb
@@ -121,13 +158,15 @@ def child(kind: str, path: Path) -> dict:
 
 def parquet_case(n: int) -> dict:
     path = parquet(n)
-    runs = {k: [child(k, path) for _ in range(2)] for k in ("sql", "mlcompass")}
+    runs = {k: [child(k, path) for _ in range(2)] for k in ("sql", "mlcompass", "sql_compare", "mlcompass_compare")}
     fastest = {k: min(v, key=lambda r: r["total_s"]) for k, v in runs.items()}
-    m, s = fastest["mlcompass"], fastest["sql"]
-    assert m["n"] == n == s["n"]
+    m, s, mcmp, scmp = fastest["mlcompass"], fastest["sql"], fastest["mlcompass_compare"], fastest["sql_compare"]
+    assert m["n"] == n == s["n"] == mcmp["n"] == scmp["n"]
     return {"rows": n, "files": len(list(path.glob("*.parquet"))), "mlcompass": m, "hand_written_sql": s,
             "peak_rss_mb_max": max(r["peak_rss_mb"] for v in runs.values() for r in v),
-            "ratio_slices_to_sql": m["slices_s"] / s["slices_s"], "ratio_total_to_sql": m["total_s"] / s["total_s"]}
+            "ratio_slices_to_sql": m["slices_s"] / s["slices_s"], "ratio_total_to_sql": m["total_s"] / s["total_s"],
+            "mlcompass_compare": mcmp, "hand_written_sql_compare": scmp,
+            "ratio_compare_to_sql": mcmp["slices_s"] / scmp["slices_s"], "ratio_compare_total_to_sql": mcmp["total_s"] / scmp["total_s"]}
 
 
 def main():

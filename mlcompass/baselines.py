@@ -152,8 +152,9 @@ class PreviousSystem(Baseline):
         if expected:
             from mlcompass.store import fingerprint
             if fingerprint(ev) != expected:
-                raise ValueError(f"PreviousSystem {self.name!r} comes from a run on other examples (data fingerprint {expected}, "
-                                 f"this evaluation {fingerprint(ev)}): a paired comparison needs the same examples.")
+                raise ValueError(f"PreviousSystem {self.name!r} comes from a run on other examples or labels (data fingerprint "
+                                 f"{expected}, this evaluation {fingerprint(ev)}): a paired comparison needs the same examples with the same "
+                                 "labels; to compare with corrected labels, score the stored predictions (RunStore.predictions) against them.")
         prev = self.previous
         if isinstance(prev, str):
             cols = lambda c: [c] if isinstance(c, str) else list(c)
@@ -228,8 +229,10 @@ def _same_examples(ev, y_pred, what, y_score=None):
                                   "or give a figure such as mc.HumanLevel(0.95).")
     _check_length(ev, y_pred, what)
     yp = y_pred.to_numpy() if isinstance(y_pred, pd.Series) else np.asarray(y_pred)
-    return Evaluation(ev.y_true, yp, y_score=y_score, data=ev.data, sample_weight=ev.w,
-                      labels=ev.labels if ev.labels is not None else None, pos_label=ev.pos_label, task=ev.task)
+    out = Evaluation(ev.y_true, yp, y_score=y_score, data=ev.data, sample_weight=ev.w,
+                     labels=ev.labels if ev.labels is not None else None, pos_label=ev.pos_label, task=ev.task)
+    if ev.__dict__.get("_codes") is not None and ev._codes[0] is ev.data: out._codes = (out.data, ev._codes[1]) # the same rows: share the slice codes
+    return out
 
 # %% ../nbs/08_baselines.ipynb #ce035900
 def measure_latency(model, X, # a fitted model and examples to predict (array or DataFrame)
@@ -536,7 +539,9 @@ class BaselineComparison:
 
     def _pts(self, x):
         "A difference in points (×100) for proportions, as is for other metrics."
-        return f"{x * 100:.2g} points" if _unit_scale(self.metric) else f"{x:.3g}"
+        if not _unit_scale(self.metric): return f"{x:.3g}"
+        v = f"{x * 100:.2g}"
+        return f"{v} point" + ("" if v in ("1", "-1") else "s")
 
     def summary(self) -> str:
         "Where to work next, and why, in a few sentences."

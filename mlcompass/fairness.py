@@ -138,7 +138,7 @@ class FairnessReport:
         ff = self.four_fifths_groups
         if len(ff):
             out.append(f"Four-fifths rule: {len(ff)} group(s) select under {self.four_fifths:.0%} of the highest group's rate: "
-                       + ", ".join(f"{_name(k)} ({v:.2f})" for k, v in ff.sort_values().head(4).items()) + ("…" if len(ff) > 4 else "") + ".")
+                       + ", ".join(f"{_name(k)} ({v:.2f})" for k, v in ff.sort_values().head(4).items()) + (", …" if len(ff) > 4 else "."))
         sm = self.small_groups
         if sm: out.append(f"{len(sm)} group(s) have fewer than {self.small} examples and cannot support a judgement: {', '.join(sm[:4])}{' …' if len(sm) > 4 else ''}.")
         if not self.control and self.thin.to_numpy().any():

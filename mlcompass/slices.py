@@ -144,7 +144,16 @@ def _check_int(name, v, lo):
 def encode_features(ev, by, *, bins=5, max_values:int=50) -> list:
     "FeatureCodes for each column of `by`; bins: an int, a list of edges, or {column: int or edges} (5 bins for the others)."
     if getattr(ev, "engine", None) is not None: return ev.encode_features(by, bins=bins, max_values=max_values) # codes of fine-table rows
-    return [encode_feature(ev.data[b], b, bins=bins.get(b, 5) if isinstance(bins, dict) else bins, max_values=max_values) for b in by]
+    cache = ev.__dict__.get("_codes")
+    if cache is None or cache[0] is not ev.data: # kept per data frame: a view with other data gets its own
+        cache = ev._codes = (ev.data, {})
+    out = []
+    for b in by:
+        bb = bins.get(b, 5) if isinstance(bins, dict) else bins
+        key = (b, repr(bb), max_values)
+        if key not in cache[1]: cache[1][key] = encode_feature(ev.data[b], b, bins=bb, max_values=max_values)
+        out.append(cache[1][key])
+    return out
 
 def slicings(feats:list, max_depth:int):
     "Every combination of up to `max_depth` features: (the features, a group id per example, the codes of each group)."

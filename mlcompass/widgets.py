@@ -373,11 +373,21 @@ class ErrorTagger(W.VBox):
         if self.text_col: body += f'<p style="white-space:pre-wrap">{html.escape(str(self.ev.data[self.text_col].iloc[i]))}</p>'
         self.example.value = body
         if new_example: self.media.children = self._media(i)
+        # one button per tag for the tagger's life: set their state (without firing their handlers), never rebuild them,
+        # so that tagging thousands of examples does not leave thousands of widgets behind
+        known = self.__dict__.setdefault("_buttons", {})
         buttons = []
-        for j, t in enumerate(self.tag_names):
-            b = W.ToggleButton(value=t in rec["tags"], description=f"{j + 1}. {t}" if j < 9 else t, tooltip=t)
-            b.observe(lambda c, t=t: self._on_toggle(t, c["new"]), names="value")
-            buttons.append(b)
+        self._syncing = True
+        try:
+            for j, t in enumerate(self.tag_names):
+                b = known.get(t)
+                if b is None:
+                    b = known[t] = W.ToggleButton(tooltip=t)
+                    b.observe(lambda c, t=t: None if self._syncing else self._on_toggle(t, c["new"]), names="value")
+                b.description, b.value = (f"{j + 1}. {t}" if j < 9 else t), t in rec["tags"]
+                buttons.append(b)
+        finally: self._syncing = False
+        for t in [t for t in known if t not in self.tag_names]: known.pop(t).close()
         self.tag_box.children = buttons
         if new_example:
             self._muted = True
