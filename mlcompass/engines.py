@@ -144,7 +144,7 @@ class Engine:
         self.y_true, self.y_pred, self.score_cols, self.weight, self.features = y_true, y_pred, score_cols, weight, features
         self.schema = dict(lf.collect_schema())
         self.score_bins = int(score_bins)
-        self._fine, self.queries = {}, 0
+        self._fine, self._joint, self._derived, self.queries = {}, {}, {}, 0 # the model's fine tables; paired tables; other systems
         self.ev = None
 
     def __repr__(self): return f"Engine({self.name})"
@@ -277,6 +277,11 @@ def _feature_specs(engine, ev, by, bins):
     return specs
 
 # %% ../nbs/16_engines.ipynb #d3c0cc61
+def _key_cols(engine, by, specs) -> tuple:
+    "The key column names (__k0, __k1, ...) of the features `by` and their expressions, as every fine group-by uses them."
+    fkeys = [f"__k{i}" for i in range(len(by))]
+    return fkeys, {k: _key_expr(engine, b, specs[b]) for k, b in zip(fkeys, by)}
+
 def _key_expr(engine, b, spec):
     kind, edges, user = spec
     x = engine.col(b)
@@ -319,8 +324,7 @@ def _cross_names(vs): return [(a, b) for i, a in enumerate(vs) for b in vs[i:]]
 def _fine_query(engine, by, specs, classification, ybar=None):
     "The lazy group-by of the finest table and the names of its key columns."
     nw = _nw()
-    keys = [f"__k{i}" for i in range(len(by))]
-    cols = {k: _key_expr(engine, b, specs[b]) for k, b in zip(keys, by)}
+    keys, cols = _key_cols(engine, by, specs)
     w = engine.w()
     if classification:
         cols["__t"], cols["__p"] = engine.col(engine.y_true), engine.col(engine.y_pred)
@@ -366,7 +370,7 @@ def fine_table(engine, ev, by:list, *, bins=5, max_values:int=50) -> FineTable:
     cat = tuple(b for b in by if isinstance(ev.data[b].dtype, pd.CategoricalDtype))
     key = (tuple(by), repr(bins), max_values, cat)
     if key in engine._fine: return engine._fine[key]
-    finer = next((v for v in engine._fine.values() if isinstance(v, FineTable)), None)
+    finer = next(iter(engine._fine.values()), None)
     if not by and finer is not None: # the whole set: the sum of any finer table, no query
         ft = FineTable([], finer.sum_by(np.zeros(len(finer), np.intp), 1), pd.DataFrame(index=range(1)), {})
         ft.query_specs, ft.query_keys, ft.fkeys = {}, ft.keys, []
@@ -451,7 +455,7 @@ def score_sums(engine, ev, ft):
     nw = _nw()
     eps = float(np.finfo(float).eps)
     pt, sq = _p_true(engine, ev)
-    cols = {k: _key_expr(engine, b, ft.query_specs[b]) for k, b in zip(ft.fkeys, [f.name for f in ft.feats])}
+    _, cols = _key_cols(engine, [f.name for f in ft.feats], ft.query_specs)
     if engine.weight is not None: cols["__w"] = engine.w()
     q = engine.lf.select(**cols, __pt=pt, **({"__sq": sq} if sq is not None else {}))
     brier = (1 - nw.col("__pt")) * (1 - nw.col("__pt")) if sq is None else nw.col("__sq") - 2 * nw.col("__pt") + 1
@@ -475,7 +479,7 @@ def score_histograms(engine, ev, ft):
     labs = ev.labels.tolist()
     classes = [ev.pos_index] if ev.task == "binary" or ev.pos_index is not None else list(range(ev.k))
     H = np.zeros((len(ft), len(classes), 2, nb)); H2 = np.zeros_like(H) if engine.weight is not None else None
-    cols = {k: _key_expr(engine, b, ft.query_specs[b]) for k, b in zip(ft.fkeys, [f.name for f in ft.feats])}
+    _, cols = _key_cols(engine, [f.name for f in ft.feats], ft.query_specs)
     yt = engine.col(engine.y_true)
     for j, c in enumerate(classes):
         if len(engine.score_cols) == 1:
@@ -797,7 +801,7 @@ def _same_source(a, b) -> bool:
 def _derived(self, key, lf, y_pred, score_cols, name, prepare=None):
     "An EngineEvaluation of other predictions (a column of `lf`) on the same rows, labels and roles (cached per key)."
     e = self.engine
-    cache = e.__dict__.setdefault("_derived", {})
+    cache = e._derived
     if key not in cache:
         eng = Engine(lf, e.name, y_true=e.y_true, y_pred=y_pred, score_cols=score_cols, weight=e.weight, features=e.features,
                      score_bins=e.score_bins, native=e.native, connection=e.connection)
@@ -854,7 +858,6 @@ def trivial_evaluation(self, b) -> EngineEvaluation:
         pairs = e.label_pairs()
         eng._pairs = pairs.groupby("t", dropna=False, sort=False)["n"].sum().reset_index().assign(p=self.labels[top])[["t", "p", "n"]]
         for k, ft in e._fine.items():
-            if not isinstance(ft, FineTable): continue
             s = ft.stats
             st = GroupStats(s.count, s.weight, s.weight2, _put(s.cm, top), _put(s.cm_w2, top), {})
             t = FineTable(ft.feats, st, ft.keys, ft.specs)
@@ -876,11 +879,10 @@ def joint_table(ev, bev, by:list, *, bins=5, max_values:int=50):
     codes of the fine rows and the cells' rows, weights and squared weights (F, k, k, k)."""
     nw, engine = _nw(), ev.engine
     cat = tuple(b for b in by if isinstance(ev.data[b].dtype, pd.CategoricalDtype))
-    key = ("joint", id(bev.engine), tuple(by), repr(bins), max_values, cat)
-    if key in engine._fine: return engine._fine[key]
+    key = ("cells", id(bev.engine), tuple(by), repr(bins), max_values, cat)
+    if key in engine._joint: return engine._joint[key]
     specs = _feature_specs(engine, ev, by, bins)
-    fkeys = [f"__k{i}" for i in range(len(by))]
-    cols = {k: _key_expr(engine, b, specs[b]) for k, b in zip(fkeys, by)}
+    fkeys, cols = _key_cols(engine, by, specs)
     cols.update(__t=engine.col(engine.y_true), __p=engine.col(engine.y_pred), __q=bev.engine.col(bev.engine.y_pred))
     w = engine.w()
     q = bev.engine.lf.select(**cols, **({} if w is None else {"__w": w}))
@@ -898,18 +900,17 @@ def joint_table(ev, bev, by:list, *, bins=5, max_values:int=50):
     W, W2 = (count, None) if w is None else (cells("__w"), cells("__w2"))
     kframe = out[fkeys].iloc[first].reset_index(drop=True)
     feats, _ = _fine_feats(by, specs, kframe, fkeys, count.sum(axis=(1, 2, 3)), max_values)
-    engine._fine[key] = (feats, count, W, W2)
-    return engine._fine[key]
+    engine._joint[key] = (feats, count, W, W2)
+    return engine._joint[key]
 
 def joint_moments(ev, bev, by:list, *, bins=5, max_values:int=50):
     """Regression: per finest slice of `by`, the sums of both systems' errors (e, e², |e|), of the centred target and of their
-    cross products, from one group-by in the engine (cached). Returns the feature codes and a GroupStats of those sums."""
+    cross products, from one group-by in the engine (cached): a FineTable whose stats hold those sums."""
     nw, engine = _nw(), ev.engine
-    key = ("joint-moments", id(bev.engine), tuple(by), repr(bins), max_values)
-    if key in engine._fine: return engine._fine[key]
+    key = ("moments", id(bev.engine), tuple(by), repr(bins), max_values)
+    if key in engine._joint: return engine._joint[key]
     specs = _feature_specs(engine, ev, by, bins)
-    fkeys = [f"__k{i}" for i in range(len(by))]
-    cols = {k: _key_expr(engine, b, specs[b]) for k, b in zip(fkeys, by)}
+    fkeys, cols = _key_cols(engine, by, specs)
     y = engine.col(engine.y_true).cast(nw.Float64)
     cols.update(__ea=engine.col(engine.y_pred).cast(nw.Float64) - y, __eb=bev.engine.col(bev.engine.y_pred).cast(nw.Float64) - y,
                 __y=y - engine.target_mean())
@@ -930,14 +931,9 @@ def joint_moments(ev, bev, by:list, *, bins=5, max_values:int=50):
     stats = GroupStats(np.bincount(fid, n, F).astype(np.int64), np.bincount(fid, out["__w"].to_numpy(float) if w is not None else n, F),
                        np.bincount(fid, out["__w2"].to_numpy(float) if w is not None else n, F), None, None, sums)
     kframe = out[fkeys].iloc[first].reset_index(drop=True)
-    feats, _ = _fine_feats(by, specs, kframe, fkeys, stats.count, max_values)
-    engine._fine[key] = (feats, stats)
-    return engine._fine[key]
-
-def _group_sums(st, gid, G) -> GroupStats:
-    "The sums of fine rows `st` gathered into G groups."
-    return GroupStats(np.bincount(gid, weights=st.count, minlength=G).astype(np.int64), _sum_by(st.weight, gid, G),
-                      _sum_by(st.weight2, gid, G), None, None, {k: _sum_by(v, gid, G) for k, v in st.sums.items()})
+    feats, final = _fine_feats(by, specs, kframe, fkeys, stats.count, max_values)
+    engine._joint[key] = FineTable(feats, stats, kframe, final)
+    return engine._joint[key]
 
 def _paired_sums(m, ctx, st, *, ci, n_boot, rng) -> dict:
     "Paired difference a − b of a regression metric per group from the joint sums: Gaussian replicates with the Poisson bootstrap's moments."
@@ -964,13 +960,14 @@ def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, ci:float=0.95, n
     if m.kind in ("proportion", "counts"):
         feats, count, W, W2 = joint_table(self, bev, by, bins=bins)
         def run(gid, G):
-            c, w, w2 = (None if a is None else _sum_by(a, gid, G) for a in (count, W, W2))
+            c, w, w2 = (_sum_by(a, gid, G) for a in (count, W, W2))
             return paired_from_cells(m, ctx_a, ctx_b, c, w, w2, ci=ci, n_boot=n_boot, rng=np.random.default_rng(seed))
         F = len(count)
     elif m.kind == "sums" and self.task == "regression":
-        feats, st = joint_moments(self, bev, by, bins=bins)
-        def run(gid, G): return _paired_sums(m, ctx_a, _group_sums(st, gid, G), ci=ci, n_boot=n_boot, rng=np.random.default_rng(seed))
-        F = len(st.count)
+        ft = joint_moments(self, bev, by, bins=bins)
+        feats = ft.feats
+        def run(gid, G): return _paired_sums(m, ctx_a, ft.sum_by(gid, G), ci=ci, n_boot=n_boot, rng=np.random.default_rng(seed))
+        F = len(ft)
     else: raise NotImplementedError(MSG_ENGINE_PAIRED.format(metric=m.name, engine=self.engine.name))
     out = [([ALL], run(np.zeros(F, np.intp), 1))]
     if by: out += [(predicates(fs, keys), run(gid, len(keys))) for fs, gid, keys in slicings(feats, max_depth)]

@@ -483,12 +483,17 @@ def test_choose_threshold_multiclass_rates_one_vs_rest():
     assert ch.pos_label == "c"
 
 
-def test_choose_threshold_specificity_floor():
-    "specificity >= x: the lowest threshold that keeps it (the most recall); equal to scikit-learn's ROC points."
+def tied_scores():
+    "300 binary labels with scores rounded to 2 decimals (many ties), and their evaluation at 0.5."
     rng = np.random.default_rng(5)
     y = rng.integers(0, 2, 300)
     s = np.round(np.clip(0.35 * y + rng.random(300) * 0.65, 0, 1), 2)
-    ev = mc.Evaluation(y, (s >= .5).astype(int), y_score=s)
+    return y, s, mc.Evaluation(y, (s >= .5).astype(int), y_score=s)
+
+
+def test_choose_threshold_specificity_floor():
+    "specificity >= x: the lowest threshold that keeps it (the most recall); equal to scikit-learn's ROC points."
+    y, s, ev = tied_scores()
     fpr, tpr, t = skm.roc_curve(y, s)
     ch = ev.choose_threshold(target="specificity", at_least=0.8)
     assert ch.threshold == t[1:][(1 - fpr[1:]) >= 0.8].min()  # roc_curve: one point per distinct score (t[0] = inf)
@@ -497,10 +502,7 @@ def test_choose_threshold_specificity_floor():
 
 def test_choose_threshold_fpr_ceiling():
     "fpr <= x: the lowest threshold that keeps it (documented in the lesson; once refused as 'not a column of the sweep')."
-    rng = np.random.default_rng(5)
-    y = rng.integers(0, 2, 300)
-    s = np.round(np.clip(0.35 * y + rng.random(300) * 0.65, 0, 1), 2)
-    ev = mc.Evaluation(y, (s >= .5).astype(int), y_score=s)
+    y, s, ev = tied_scores()
     ch = ev.choose_threshold(target="fpr", at_most=0.2)
     fpr, tpr, t = skm.roc_curve(y, s)
     assert ch.threshold == t[1:][fpr[1:] <= 0.2].min()

@@ -432,32 +432,28 @@ def test_intersection_slices_equal_sklearn(data, depth, zd):
 
 
 # --------------------------------------------------------------------------- 6. overall
-@SETTINGS
-@given(case=binary_score_cases(max_n=60))
-def test_overall_binary_equals_sklearn(case):
+def check_overall_classification(case, metrics, **reference):
+    "Overall metrics equal scikit-learn's, and the slice table's overall row equals them."
     ev = mc.Evaluation(**case)
-    metrics = BINARY + SCORES
     res = ev.metrics(metrics, zero_division=np.nan, ci=None)
     got = {m: res[m] for m in metrics}
-    want = label_reference(ev, np.ones(ev.n, bool), np.nan)
+    want = label_reference(ev, np.ones(ev.n, bool), np.nan, **reference)
     want.update(sk_scores(ev.y_true, ev.proba, ev.w, ev.labels, ev.pos_index, ev.task))
     check_same(got, {m: want[m] for m in metrics}, "overall")
     sf = ev.slices(by="g", metrics=metrics, zero_division=np.nan, **FAST)
     check_same(sf.overall.to_dict(), got, "slices' overall")
+
+
+@SETTINGS
+@given(case=binary_score_cases(max_n=60))
+def test_overall_binary_equals_sklearn(case):
+    check_overall_classification(case, BINARY + SCORES)
 
 
 @SETTINGS
 @given(case=multiclass_score_cases(max_n=60))
 def test_overall_multiclass_equals_sklearn(case):
-    ev = mc.Evaluation(**case)
-    metrics = MULTI + SCORES
-    res = ev.metrics(metrics, zero_division=np.nan, ci=None)
-    got = {m: res[m] for m in metrics}
-    want = label_reference(ev, np.ones(ev.n, bool), np.nan, pos_label=None)
-    want.update(sk_scores(ev.y_true, ev.proba, ev.w, ev.labels, ev.pos_index, ev.task))
-    check_same(got, {m: want[m] for m in metrics}, "overall")
-    sf = ev.slices(by="g", metrics=metrics, zero_division=np.nan, **FAST)
-    check_same(sf.overall.to_dict(), got, "slices' overall")
+    check_overall_classification(case, MULTI + SCORES, pos_label=None)
 
 
 @SETTINGS
