@@ -19,8 +19,14 @@ __all__ = ['ClassReport', 'fmt_count', 'class_report', 'Curves', 'curves', 'thre
 def _check_classification(ev, what):
     if ev.task == "regression": raise ValueError(f"{what} needs a classification task; this evaluation is a regression.")
 
+def _whole_stats(self) -> "GroupStats":
+    "The sufficient statistics of the whole evaluation set as one group (engines sum them from a table they keep)."
+    return group_stats(np.zeros(self.n, np.intp), 1, t=self.t, p=self.p, k=self.k, w=self.w)
+
+Evaluation.whole_stats = _whole_stats
+
 def _per_class_table(ev, zd, ci, n_boot, seed):
-    st = group_stats(np.zeros(ev.n, np.intp), 1, t=ev.t, p=ev.p, k=ev.k, w=ev.w)
+    st = ev.whole_stats()
     cm, w2 = st.cm[0], (st.cm_w2[0] if st.cm_w2 is not None else None)
     tp = np.diag(cm); pred = cm.sum(axis=0); true = cm.sum(axis=1); n = cm.sum()
     fp, fn = pred - tp, true - tp
@@ -118,14 +124,13 @@ def class_report(ev:Evaluation, *, min_support:int=30, # classes with fewer exam
                           + "; ".join(f"{m} for {v}" for m, v in bad.items())
                           + ". Pass zero_division=0 or 1 to replace them, or np.nan to silence this warning.", UndefinedMetricWarning, stacklevel=3)
     avg_names = [f"{m}_{a}" for a in ("macro", "weighted", "micro") for m in ("precision", "recall", "f1")]
-    res = evaluate_groups(ev, np.zeros(ev.n, np.intp), 1, resolve_metrics(ev, avg_names), ci=ci, n_boot=n_boot, seed=seed,
-                          zero_division=zd if not isinstance(zd, str) else np.nan)
+    res = ev.metrics(avg_names, ci=ci, n_boot=n_boot, seed=seed, zero_division=zd if not isinstance(zd, str) else np.nan).to_frame()
     rows = {}
     for a in ("macro", "weighted", "micro"):
-        rows[f"{a} avg"] = {m: res["values"][f"{m}_{a}"][0] for m in ("precision", "recall", "f1")}
+        rows[f"{a} avg"] = {m: res.loc[f"{m}_{a}", "value"] for m in ("precision", "recall", "f1")}
         if ci is not None:
             for m in ("precision", "recall", "f1"):
-                rows[f"{a} avg"][m + "_ci_low"] = res["low"][f"{m}_{a}"][0]; rows[f"{a} avg"][m + "_ci_high"] = res["high"][f"{m}_{a}"][0]
+                rows[f"{a} avg"][m + "_ci_low"] = res.loc[f"{m}_{a}", "ci_low"]; rows[f"{a} avg"][m + "_ci_high"] = res.loc[f"{m}_{a}", "ci_high"]
     averages = pd.DataFrame(rows).T
     averages["support"] = f["support"].sum()
     n = cm.sum()

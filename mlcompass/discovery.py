@@ -52,29 +52,37 @@ def _topk_merge(top, keys, ss, se, sc, k):
 
 def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..cards[j]-1
                      cards:list, # number of values of each feature
-                     errors:np.ndarray, # (n,) non-negative error per example
+                     errors:np.ndarray, # (n,) non-negative error per example (with `counts`: the error sum of each row)
                      *, k:int=10, max_level:int=3, min_support:int=32, alpha:float=0.95,
                      max_candidates:int=5_000_000, # most children evaluated per level before the search stops being exact
-                     progress:bool|None=None) -> dict:
-    "Exact top-K SliceLine: returns the slices (predicate ids), their sizes, error sums and scores, and search statistics."
-    n, m = codes.shape
+                     progress:bool|None=None,
+                     counts:np.ndarray|None=None, # examples each row stands for (an engine's finest slices); None: one each
+                     max_errors:np.ndarray|None=None, # with `counts`: the largest error among each row's examples
+                    ) -> dict:
+    """Exact top-K SliceLine: returns the slices (predicate ids), their sizes, error sums and scores, and search statistics.
+    Rows may be groups of examples with equal codes (`counts`, error sums and largest errors): the search is then the same."""
     e = np.asarray(errors, float)
+    grouped = counts is not None
+    c = np.asarray(counts, float) if grouped else None
+    em = np.asarray(max_errors if max_errors is not None else errors, float)
+    m = codes.shape[1]
+    n = int(round(c.sum())) if grouped else codes.shape[0]
     cards = np.asarray(cards, np.int64)
     codes = codes.astype(np.uint8 if cards.max(initial=1) <= 256 else np.uint16 if cards.max() <= 65536 else np.int64)
     offsets = np.concatenate([[0], np.cumsum(cards)[:-1]])
     l = int(cards.sum())
     feat_of = np.repeat(np.arange(m), cards)
-    ebar = e.mean()
+    ebar = e.sum() / n
     sigma = int(min_support)
     bits = 63 // max(max_level, 1)
     if l >= (1 << bits): raise ValueError(f"{l} predicates are too many for max_level={max_level}; lower max_values= or max_level=.")
-    binary = bool(np.isin(e, (0.0, 1.0)).all())
+    binary = not grouped and bool(np.isin(e, (0.0, 1.0)).all())
     stats = {"levels": []}
     # level 1: every predicate
-    ss = np.concatenate([np.bincount(codes[:, j], minlength=cards[j]) for j in range(m)]).astype(float)
+    ss = np.concatenate([np.bincount(codes[:, j], weights=c, minlength=cards[j]) for j in range(m)]).astype(float)
     se = np.concatenate([np.bincount(codes[:, j], weights=e, minlength=cards[j]) for j in range(m)])
     if binary: sm = (se > 0).astype(float)
-    else: sm = np.concatenate([pd.Series(e).groupby(codes[:, j]).max().reindex(range(cards[j]), fill_value=0).to_numpy() for j in range(m)])
+    else: sm = np.concatenate([pd.Series(em).groupby(codes[:, j]).max().reindex(range(cards[j]), fill_value=0).to_numpy() for j in range(m)])
     keys = np.arange(l)[:, None]
     sc = slice_score(ss, se, n, ebar, alpha)
     top = _topk_merge([], keys[ss >= sigma], ss[ss >= sigma], se[ss >= sigma], sc[ss >= sigma], k)
@@ -107,7 +115,7 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
         vsorted, sm_sorted = packed[vorder], sm[vorder]
         ck, css, cse, csm = [], [], [], []
         it = sel
-        if progress or (progress is None and n * m * level > 20_000_000):
+        if progress or (progress is None and codes.shape[0] * m * level > 20_000_000):
             from tqdm.auto import tqdm
             it = tqdm(sel, desc=f"SliceLine level {level + 1}", leave=False, delay=1.0)
         stack = []
@@ -115,9 +123,9 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
             f0 = int(fmax[i]) + 1
             if f0 >= m: continue
             rows = _rows_for(tuple(int(x) for x in keys[i]), stack, rows_of, codes, feat_of, offsets)
-            if len(rows) < sigma: continue
+            if (c[rows].sum() if grouped else len(rows)) < sigma: continue
             sub = codes[rows, f0:] + offsets[f0:]
-            cnt = np.bincount(sub.ravel(), minlength=l)[offsets[f0]:]
+            cnt = np.bincount(sub.ravel(), weights=np.repeat(c[rows], m - f0) if grouped else None, minlength=l)[offsets[f0]:]
             if binary: err = np.bincount(sub[e[rows] > 0].ravel(), minlength=l)[offsets[f0]:].astype(float) # count the wrong rows
             else: err = np.bincount(sub.ravel(), weights=np.repeat(e[rows], m - f0), minlength=l)[offsets[f0]:]
             good = np.flatnonzero((cnt >= sigma) & (err > 0))
@@ -175,6 +183,15 @@ def _error_vector(ev, errors, error):
         return np.abs(d) if error == "absolute" else d * d
     return (ev.t != ev.p).astype(float)
 
+def _discovery_rows(self, feats, errors=None, error=None) -> dict:
+    """The rows SliceLine searches: each feature's codes (R, m) and each row's error. In memory a row is an example; an engine
+    returns its finest slices instead, with `count` (examples), `weight`, `weight2`, and the error sum, largest and smallest error."""
+    e = _error_vector(self, errors, error)
+    codes = np.column_stack([np.where(f.codes < 0, f.card, f.codes) for f in feats]).astype(np.int64)
+    return {"codes": codes, "e": e, "emax": e, "emin": e, "count": None, "weight": None, "weight2": None}
+
+Evaluation.discovery_rows = _discovery_rows
+
 def _features(ev, by, bins, max_values):
     by = list(ev.data.columns) if by is None else _check_by(ev, by)
     if not by: raise ValueError("discover needs features: the evaluation has no data columns; pass data= to the Evaluation or by=.")
@@ -182,12 +199,16 @@ def _features(ev, by, bins, max_values):
 
 class DiscoveredSlices(SliceFrame):
     "Slices found by discovery: a SliceFrame with each slice's error, score and rows."
-    def __init__(self, frame, masks, method, stats, **kw):
+    def __init__(self, frame, masks, method, stats, *, per_example:bool=True, **kw):
         super().__init__(frame, **kw)
         self.masks, self.method, self.stats = masks, method, stats
+        self.per_example = per_example # False on engines: the masks select the engine's finest slices, not examples
 
     def as_columns(self) -> pd.DataFrame:
         "One boolean column per discovered slice (named by its predicate), to add to data with `ev.with_columns`."
+        if not self.per_example:
+            raise NotImplementedError("as_columns() needs one mask value per example, and these slices were found in an engine "
+                                      "(their masks select the finest slices); filter the source with the predicates in the 'slice' column.")
         return pd.DataFrame({s: m for s, m in zip(self.frame["slice"], self.masks)})
 
     def _repr_html_(self):
@@ -216,18 +237,19 @@ def _evaluate_masks(ev, masks, metric, ci, n_boot, seed):
         if ci is not None: lo[i], hi[i] = res["low"][ms[0].name][1], res["high"][ms[0].name][1]
     return ms, vals, lo, hi, p
 
-def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed, small, by_names, stats):
+def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed, small, by_names, stats, sizes=None):
     ms, vals, lo, hi, p = _evaluate_masks(ev, masks, metric, ci, n_boot, seed)
     m = ms[0]
     overall = ev.metrics([m.name], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan).to_frame()
-    W = ev.w if ev.w is not None else np.ones(ev.n)
+    count, W, W2 = sizes or (None, None, None) # per searched row (an engine's finest slices); None: the examples
+    if W is None: W = ev.w if ev.w is not None else np.ones(ev.n)
+    if W2 is None: W2 = W * W
     rows = []
     for i, mk in enumerate(masks):
-        w = W[mk]
-        n_eff = float(kish(w.sum(), (w * w).sum()))
+        n_eff = float(kish(W[mk].sum(), W2[mk].sum()))
         row = {"slice": " & ".join(p_[1] for p_ in preds_per_slice[i]), "depth": len(preds_per_slice[i])}
         for b in by_names: row[b] = next((v for f, _, v in preds_per_slice[i] if f == b), pd.NA)
-        row.update({"n": int(mk.sum()), "share": w.sum() / W.sum(), **{k: v[i] for k, v in extra.items()},
+        row.update({"n": int(mk.sum() if count is None else count[mk].sum()), "share": W[mk].sum() / W.sum(), **{k: v[i] for k, v in extra.items()},
                     m.name: vals[i], m.name + "_gap": vals[i] - overall.loc[m.name, "value"], "p_value": p[i], "too_small": n_eff < small})
         if ci is not None: row[m.name + "_ci_low"], row[m.name + "_ci_high"] = lo[i], hi[i]
         rows.append(row)
@@ -238,7 +260,7 @@ def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed,
     ov_ci = {m.name: (overall.loc[m.name, "ci_low"], overall.loc[m.name, "ci_high"])} if ci is not None else {}
     return DiscoveredSlices(frame, masks, method, stats, overall=overall["value"], overall_ci=ov_ci, metrics=ms, by=by_names,
                             max_depth=max((len(x) for x in preds_per_slice), default=0), ci=ci, small=small, min_support=1, hidden=0,
-                            n=ev.n, name=ev.name, evaluation=ev)
+                            n=ev.n, name=ev.name, evaluation=ev, per_example=count is None)
 
 def discover(ev:Evaluation, method:str="sliceline", *,
              by=None, # columns of data to search (default: all)
@@ -255,33 +277,39 @@ def discover(ev:Evaluation, method:str="sliceline", *,
              ci:float|None=0.95, n_boot:int=200, seed:int=0, progress:bool|None=None) -> DiscoveredSlices:
     "Find slices where the model fails: SliceLine's exact top-K (method='sliceline') or an error tree's leaves (method='tree')."
     if method not in ("sliceline", "tree"): raise ValueError(f"method={method!r} must be 'sliceline' or 'tree'.")
-    e = _error_vector(ev, errors, error)
     if min_support is None: min_support = max(32, int(math.ceil(0.01 * ev.n)))
     if not isinstance(min_support, (int, np.integer)) or min_support < 1:
         raise ValueError(f"min_support={min_support!r} must be a positive number of examples.")
     if min_support > ev.n:
         raise ValueError(f"min_support={min_support} is larger than the data ({ev.n} examples): no slice can be that large.")
-    if np.ptp(e) == 0:
-        raise ValueError(f"the error is the same ({e[0]:g}) for every example: there is no slice where the model does worse. "
-                         "Nothing to discover (check y_pred, or pass errors=).")
+    if method == "tree" and hasattr(ev, "engine"):
+        raise NotImplementedError(f"method='tree' fits a tree to the examples themselves, and this evaluation's data is in {ev.engine.name}: "
+                                  "use method='sliceline' (it searches the engine's finest slices), or ev.to_evaluation(n=...) for a sample.")
     feats = _features(ev, by, bins, max_values)
+    rows = ev.discovery_rows(feats, errors, error)
+    e = rows["e"]
+    if rows["emax"].max() == rows["emin"].min():
+        raise ValueError(f"the error is the same ({rows['emin'].min():g}) for every example: there is no slice where the model does worse. "
+                         "Nothing to discover (check y_pred, or pass errors=).")
     by_names = [f.name for f in feats]
     if method == "tree": return _error_tree(ev, feats, e, max_depth, min_samples_leaf or min_support, metric, ci, n_boot, seed, small, by_names)
-    codes = np.column_stack([np.where(f.codes < 0, f.card, f.codes) for f in feats]).astype(np.int64)
+    codes = rows["codes"]
     res = sliceline_search(codes, [f.card for f in feats], e, k=k, max_level=max_level, min_support=min_support, alpha=alpha,
-                           max_candidates=max_candidates, progress=progress)
+                           max_candidates=max_candidates, progress=progress, counts=rows["count"],
+                           max_errors=None if rows["count"] is None else rows["emax"])
     offsets = np.concatenate([[0], np.cumsum([f.card for f in feats])[:-1]])
     feat_of = np.repeat(np.arange(len(feats)), [f.card for f in feats])
     preds, masks = [], []
     for sc, ss, se, key in res["slices"]:
-        ps, mk = [], np.ones(ev.n, bool)
+        ps, mk = [], np.ones(len(codes), bool)
         for pid in key:
             j = feat_of[pid]; v = pid - offsets[j]
             ps.append((feats[j].name, feats[j].predicates[v], feats[j].values[v])); mk &= codes[:, j] == v
         preds.append(ps); masks.append(mk)
     extra = {"error": np.array([s[2] / s[1] for s in res["slices"]]), "score": np.array([s[0] for s in res["slices"]])}
     stats = dict(res["stats"], ebar=res["ebar"], min_support=min_support, alpha=alpha)
-    return _result(ev, "sliceline", preds, masks, extra, metric, ci, n_boot, seed, small, by_names, stats)
+    return _result(ev, "sliceline", preds, masks, extra, metric, ci, n_boot, seed, small, by_names, stats,
+                   sizes=(rows["count"], rows["weight"], rows["weight2"]))
 
 Evaluation.discover = lambda self, method="sliceline", **kw: discover(self, method, **kw)
 Evaluation.discover.__doc__ = discover.__doc__

@@ -17,11 +17,11 @@ from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes,
 # %% auto #0
 __all__ = ['SCORE_BINS', 'NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_UNSUPPORTED',
            'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID', 'VALUE_COUNTS_MAX', 'REG_VARS', 'MSG_ENGINE_PREVIOUS',
-           'MSG_ENGINE_PAIRED', 'PAIRED_REG_VARS', 'duckdb_connection', 'is_engine_frame', 'engine_frame', 'FineTable',
-           'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums', 'score_histograms', 'binned_auc', 'binned_ap',
-           'gaussian_replicates', 'evaluate_fine', 'EngineScores', 'EngineEvaluation', 'examples', 'to_evaluation',
-           'previous_evaluation', 'trivial_evaluation', 'joint_table', 'joint_moments', 'paired_groups',
-           'engine_evaluation']
+           'MSG_ENGINE_PAIRED', 'PAIRED_REG_VARS', 'MSG_ENGINE_ERRORS', 'duckdb_connection', 'is_engine_frame',
+           'engine_frame', 'FineTable', 'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums',
+           'score_histograms', 'binned_auc', 'binned_ap', 'gaussian_replicates', 'evaluate_fine', 'EngineScores',
+           'EngineEvaluation', 'examples', 'to_evaluation', 'previous_evaluation', 'trivial_evaluation', 'joint_table',
+           'joint_moments', 'paired_groups', 'discovery_sums', 'engine_evaluation']
 
 # %% ../nbs/16_engines.ipynb #e0ade779
 SCORE_BINS = 1000 # score histogram bins per class for ROC AUC and average precision on engines
@@ -395,6 +395,7 @@ def fine_table(engine, ev, by:list, *, bins=5, max_values:int=50) -> FineTable:
         t, p = _encode(_label_values(out["__t"]), ev.labels), _encode(_label_values(out["__p"]), ev.labels)
         cm = np.zeros((F, k, k)); np.add.at(cm, (fid, t, p), W)
         if ev.is_weighted: cm_w2 = np.zeros((F, k, k)); np.add.at(cm_w2, (fid, t, p), W2)
+        wrong = np.bincount(fid, n * (t != p), F) # wrong examples, unweighted (slice discovery counts examples)
     else:
         for c in out.columns:
             if c.startswith("__s_") or c.startswith("__c_"): sums[c[2:]] = np.bincount(fid, out[c].to_numpy(float), F)
@@ -405,6 +406,7 @@ def fine_table(engine, ev, by:list, *, bins=5, max_values:int=50) -> FineTable:
     feats, final = _fine_feats(by, specs, kframe, fkeys, count, max_values)
     ft = FineTable(feats, stats, kframe, final)
     ft.query_specs, ft.query_keys, ft.fkeys = specs, kframe, fkeys
+    if classification: ft.extras["wrong"] = wrong
     engine._fine[key] = ft
     return ft
 
@@ -718,9 +720,14 @@ def _engine_metrics(self, metrics=None, *, ci:float|None=0.95, n_boot:int=200, s
     for m, b in res["bounds"].items(): frame.loc[m, "bound"] = b[0]
     return MetricsResult(frame, ci=ci, n=self.n, name=self.name)
 
+def _engine_whole_stats(self) -> GroupStats:
+    "The whole set's statistics, summed from the cached whole-set table (no query when a finer table is known)."
+    ft = fine_table(self.engine, self, [])
+    return ft.sum_by(np.zeros(len(ft), np.intp), 1)
+
 EngineEvaluation.encode_features = _encode_features
 EngineEvaluation.evaluate_groups = evaluate_fine
-EngineEvaluation.metrics = _engine_metrics
+EngineEvaluation.metrics, EngineEvaluation.whole_stats = _engine_metrics, _engine_whole_stats
 
 # %% ../nbs/16_engines.ipynb #e4798c58
 def _slice_filter(ev, sf, predicate):
@@ -976,13 +983,58 @@ def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, ci:float=0.95, n
 EngineEvaluation.previous_evaluation, EngineEvaluation.trivial_evaluation = previous_evaluation, trivial_evaluation
 EngineEvaluation.paired_groups = paired_groups
 
+# %% ../nbs/16_engines.ipynb #cfafe9d6
+MSG_ENGINE_ERRORS = ("errors= on an engine ({engine}) names a column of the source holding each example's non-negative loss; got {got}.")
+
+def discovery_sums(engine, ev, ft, expr, key) -> tuple:
+    "Per fine row: the error sum, largest and smallest error of its examples, and the missing and negative errors (one group-by, cached)."
+    if key in ft.extras: return ft.extras[key]
+    nw = _nw()
+    _, cols = _key_cols(engine, [f.name for f in ft.feats], ft.query_specs)
+    q = engine.lf.select(**cols, __e=expr)
+    x = nw.col("__e")
+    aggs = [x.sum().alias("__se"), x.max().alias("__emax"), x.min().alias("__emin"),
+            (x.is_null() | x.is_nan().fill_null(False)).cast(nw.Int64).sum().alias("__bad"), (x < 0).cast(nw.Int64).sum().alias("__neg")]
+    out = engine._collect(q.group_by(*ft.fkeys, drop_null_keys=False).agg(*aggs) if ft.fkeys else q.select(*aggs))
+    idx, F = _align(ft, out, ft.fkeys), len(ft)
+    emax, emin = np.full(F, -np.inf), np.full(F, np.inf)
+    np.maximum.at(emax, idx, out["__emax"].fillna(-np.inf).to_numpy(float)); np.minimum.at(emin, idx, out["__emin"].fillna(np.inf).to_numpy(float))
+    ft.extras[key] = (np.bincount(idx, out["__se"].fillna(0).to_numpy(float), F), emax, emin, int(out["__bad"].sum()), int(out["__neg"].sum()))
+    return ft.extras[key]
+
+def _engine_discovery_rows(self, feats, errors=None, error=None) -> dict:
+    "SliceLine's rows on an engine: the finest slices of the features, with their examples, weights and error sums."
+    nw, e = _nw(), self.engine
+    ft, s = e.current, e.current.stats # the fine table of `feats` (encode_features made it current)
+    codes = np.column_stack([np.where(f.codes < 0, f.card, f.codes) for f in feats]).astype(np.int64)
+    out = {"codes": codes, "count": s.count.astype(float), "weight": s.weight, "weight2": s.weight2}
+    if errors is None and self.task != "regression" and "wrong" in ft.extras: # from the slice query: no further query
+        wrong = ft.extras["wrong"]
+        return dict(out, e=wrong, emax=(wrong > 0).astype(float), emin=(wrong == s.count).astype(float))
+    if errors is not None:
+        if not isinstance(errors, str) or errors not in e.schema:
+            got = f"{errors!r}, which is not a column of the source" if isinstance(errors, str) else f"a {type(errors).__name__}"
+            raise ValueError(MSG_ENGINE_ERRORS.format(engine=e.name, got=got))
+        expr, key = nw.col(errors).cast(nw.Float64), ("errors", errors)
+    elif self.task == "regression":
+        if error not in (None, "squared", "absolute"): raise ValueError(f"error={error!r} must be 'squared' or 'absolute' for regression.")
+        d = e.col(e.y_pred).cast(nw.Float64) - e.col(e.y_true).cast(nw.Float64)
+        expr, key = (d.abs() if error == "absolute" else d * d), ("error", error or "squared")
+    else: expr, key = (e.col(e.y_true) != e.col(e.y_pred)).cast(nw.Float64), ("error", "wrong")
+    se, emax, emin, bad, neg = discovery_sums(e, self, ft, expr, key)
+    if bad or neg:
+        raise ValueError(f"errors={errors!r} has {bad:,} missing and {neg:,} negative values: it must hold a non-negative loss for every example.")
+    return dict(out, e=se, emax=emax, emin=emin)
+
+EngineEvaluation.discovery_rows = _engine_discovery_rows
+
 # %% ../nbs/16_engines.ipynb #9f39e016
 def _unsupported(what):
     def f(self, *args, **kwargs): raise NotImplementedError(MSG_ENGINE_UNSUPPORTED.format(what=what, engine=self.engine.name))
     f.__doc__ = f"Not available on engines: {what} needs the examples in memory."
     return f
 
-for _m in ("classes", "curves", "thresholds", "choose_threshold", "for_class", "discover", "with_columns", "with_tags"):
+for _m in ("curves", "thresholds", "choose_threshold", "for_class", "with_columns", "with_tags"):
     setattr(EngineEvaluation, _m, _unsupported(f"ev.{_m}()"))
 
 # %% ../nbs/16_engines.ipynb #349cc507

@@ -371,3 +371,48 @@ def test_dashboard_and_tagger_fetch_examples_from_the_engine(adult, tmp_path):
     first = tagger.current_id
     tagger.tag(first, "noise")
     assert int(first) % 7 == 0 and first in set(tagger.tags["id"])
+
+
+def test_classes_equal_pandas(adult):
+    "Per-class figures, averages and the accuracy paradox from the engine's whole-set table, as in memory."
+    for d, args in ((synthetic_multiclass(), dict(y_true="y", y_pred="pred")), (adult, dict(y_true="y", y_pred="pred", sample_weight="w"))):
+        ref, ev = mc.Evaluation.from_frame(d, **args), mc.Evaluation.from_frame(pl.from_pandas(d), **args)
+        a, b = quiet(ref.classes), quiet(ev.classes)
+        pd.testing.assert_frame_equal(a.to_frame(), b.to_frame(), check_exact=False, rtol=1e-12)
+        pd.testing.assert_frame_equal(a.averages, b.averages, check_exact=False, rtol=1e-12)
+        assert (a.paradox, a.summary()) == (b.paradox, b.summary())
+
+
+def test_discover_equals_pandas(adult):
+    "SliceLine on an engine searches the finest slices with their counts and finds what it finds on the examples."
+    for w in (None, "w"):
+        args = dict(y_true="y", y_pred="pred", features=FEATURES, sample_weight=w)
+        ref, ev = mc.Evaluation.from_frame(adult, **args), mc.Evaluation.from_frame(pl.from_pandas(adult), **args)
+        a, b = quiet(ref.discover, by=FEATURES), quiet(ev.discover, by=FEATURES)
+        pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+        assert ev.engine.queries == 3 # the checks, the whole set, the slice query (its wrong examples need no query)
+    with pytest.raises(NotImplementedError, match=r"as_columns\(\) needs one mask value per example, and these slices were found in an engine"):
+        b.as_columns()
+    d = synthetic_multiclass() # multiclass, binned numbers and (other), on DuckDB
+    args = dict(y_true="y", y_pred="pred", features=["device", "load", "region"])
+    kw = dict(max_values=5, k=5, min_support=50, max_level=3)
+    a, b = quiet(mc.Evaluation.from_frame(d, **args).discover, **kw), quiet(mc.Evaluation.from_frame(duckdb.from_df(d), **args).discover, **kw)
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+    rng = np.random.default_rng(3) # regression, squared and absolute errors, and a column of losses
+    n = 20000
+    r = pd.DataFrame({"y": rng.normal(50, 10, n), "g": rng.choice(list("abcd"), n), "x": rng.uniform(0, 1, n)})
+    r["pred"] = r["y"] + rng.normal(0, 3, n) + (r["g"] == "b") * (r["x"] > 0.6) * 6
+    r["loss"] = (r["pred"] - r["y"]).abs() ** 1.5
+    ref, ev = mc.Evaluation.from_frame(r, y_true="y", y_pred="pred"), mc.Evaluation.from_frame(pl.from_pandas(r).lazy(), y_true="y", y_pred="pred")
+    for kw in (dict(), dict(error="absolute")):
+        a, b = ref.discover(by=["g", "x"], **kw).to_frame(), ev.discover(by=["g", "x"], **kw).to_frame()
+        assert "g == 'b'" in a["slice"].iloc[0] # the planted failure
+        assert_same_table(a, b, skip=("mae_ci", "p_value"))
+    a, b = ref.discover(by=["g", "x"], errors=r["loss"].to_numpy()).to_frame(), ev.discover(by=["g", "x"], errors="loss").to_frame()
+    assert_same_table(a, b, skip=("mae_ci", "p_value"))
+    with pytest.raises(ValueError, match=r"errors= on an engine \(Polars\) names a column of the source holding each example's non-negative loss; got 'los', which is not a column"):
+        ev.discover(by="g", errors="los")
+    with pytest.raises(ValueError, match=r"errors='y' has 0 missing and [1-9][\d,]* negative values"):
+        mc.Evaluation.from_frame(pl.from_pandas(r.assign(y=r.y - 60)), y_true="y", y_pred="pred").discover(by="g", errors="y")
+    with pytest.raises(NotImplementedError, match=r"method='tree' fits a tree to the examples themselves, and this evaluation's data is in Polars"):
+        ev.discover("tree", by="g")
