@@ -145,9 +145,20 @@ class PreviousSystem(Baseline):
         from mlcompass.store import previous_from_run
         return previous_from_run(cls, name_or_id, store=store, **kw)
 
+    def _read_run(self):
+        "A stored run's predictions, read when an in-memory comparison first needs them (an engine reads the file in place)."
+        from mlcompass.store import fingerprint_of
+        preds = pd.read_parquet(self.predictions_file)
+        scores = [c for c in preds.columns if c.startswith("score_")]
+        self.previous, self.y_score = preds["y_pred"].to_numpy(), (preds[scores].to_numpy() if scores else None)
+        if not self.expected_fingerprint: # a run logged from an engine: the hash of its stored labels
+            self.expected_fingerprint = fingerprint_of(preds["y_true"], preds["sample_weight"] if "sample_weight" in preds else None)
+
     def evaluation(self, ev):
         what = f"PreviousSystem {self.name!r}"
-        if hasattr(ev, "engine"): return ev.previous_evaluation(self.previous, y_score=self.y_score, what=what) # a column of the same source
+        if hasattr(ev, "engine"): # a column of the same source, another source or a stored run's file, matched row by row
+            return ev.previous_evaluation(getattr(self, "predictions_file", None) or self.previous, y_score=self.y_score, what=what)
+        if self.previous is None and getattr(self, "predictions_file", None) is not None: self._read_run()
         expected = getattr(self, "expected_fingerprint", None)
         if expected:
             from mlcompass.store import fingerprint

@@ -285,12 +285,14 @@ def discover(ev:Evaluation, method:str="sliceline", *,
     if method == "tree" and hasattr(ev, "engine"):
         raise NotImplementedError(f"method='tree' fits a tree to the examples themselves, and this evaluation's data is in {ev.engine.name}: "
                                   "use method='sliceline' (it searches the engine's finest slices), or ev.to_evaluation(n=...) for a sample.")
+    def check_varies(lo, hi):
+        if lo == hi: raise ValueError(f"the error is the same ({lo:g}) for every example: there is no slice where the model does worse. "
+                                      "Nothing to discover (check y_pred, or pass errors=).")
+    if not hasattr(ev, "engine"): e = _error_vector(ev, errors, error); check_varies(e.min(), e.max()) # before the features, in memory
     feats = _features(ev, by, bins, max_values)
     rows = ev.discovery_rows(feats, errors, error)
     e = rows["e"]
-    if rows["emax"].max() == rows["emin"].min():
-        raise ValueError(f"the error is the same ({rows['emin'].min():g}) for every example: there is no slice where the model does worse. "
-                         "Nothing to discover (check y_pred, or pass errors=).")
+    check_varies(rows["emin"].min(), rows["emax"].max())
     by_names = [f.name for f in feats]
     if method == "tree": return _error_tree(ev, feats, e, max_depth, min_samples_leaf or min_support, metric, ci, n_boot, seed, small, by_names)
     codes = rows["codes"]

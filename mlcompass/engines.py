@@ -21,7 +21,7 @@ __all__ = ['SCORE_BINS', 'NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 
            'engine_frame', 'FineTable', 'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums',
            'score_histograms', 'binned_auc', 'binned_ap', 'gaussian_replicates', 'evaluate_fine', 'EngineScores',
            'EngineEvaluation', 'examples', 'to_evaluation', 'previous_evaluation', 'trivial_evaluation', 'joint_table',
-           'joint_moments', 'paired_groups', 'discovery_sums', 'engine_evaluation']
+           'joint_moments', 'paired_groups', 'discovery_sums', 'write_predictions', 'engine_evaluation']
 
 # %% ../nbs/16_engines.ipynb #e0ade779
 SCORE_BINS = 1000 # score histogram bins per class for ROC AUC and average precision on engines
@@ -29,7 +29,7 @@ NOT_LOCATED = "(not located: the data is in an engine)"
 MSG_FRAME_TYPE = ("df must be a pandas DataFrame, a Polars DataFrame or LazyFrame, a PyArrow Table, a DuckDB relation, "
                   "a PySpark DataFrame or a path to Parquet file(s), not {type}.")
 MSG_ENGINE_MISSING = "{what} needs the {package} package: pip install {package} (or pip install 'mlcompass[engines]')."
-MSG_PARQUET_NONE = "df={path!r} names no Parquet file (a file, a folder of .parquet files or a glob are accepted)."
+MSG_PARQUET_NONE = "df={path!r} names no Parquet or CSV file (a file, a folder of .parquet files or a glob are accepted)."
 MSG_ENGINE_UNSUPPORTED = ("{what} needs the examples themselves, and this evaluation's data is in {engine}. "
                           "Use ev.to_evaluation(n=...) for an in-memory evaluation of some examples, or load the data with pandas.")
 MSG_ENGINE_CALLABLE = ("metric {name!r} is a Python callable: it needs the rows of each slice, and this evaluation's data is in {engine}. "
@@ -42,6 +42,8 @@ def _need(package, what):
     import importlib
     try: return importlib.import_module(package)
     except ImportError: raise ImportError(MSG_ENGINE_MISSING.format(what=what, package=package)) from None
+
+def _is_csv(path) -> bool: return str(path).lower().endswith((".csv", ".csv.gz", ".tsv"))
 
 def _parquet_source(path):
     "The path or glob DuckDB reads: a folder becomes all .parquet files below it."
@@ -77,6 +79,7 @@ def engine_frame(df, connection=None):
     if isinstance(df, (str, os.PathLike)):
         src = _parquet_source(df)
         con = connection or duckdb_connection()
+        if _is_csv(df): return nw.from_native(con.read_csv(src)), "DuckDB (CSV)"
         return nw.from_native(con.read_parquet(src)), "DuckDB (Parquet)"
     try: f = nw.from_native(df)
     except TypeError: raise TypeError(MSG_FRAME_TYPE.format(type=type(df).__name__)) from None
@@ -817,12 +820,72 @@ def _derived(self, key, lf, y_pred, score_cols, name, prepare=None):
         cache[key] = EngineEvaluation(eng, task=self.task, name=name, **kw)
     return cache[key]
 
+def _quote(name) -> str: return '"' + str(name).replace('"', '""') + '"'
+
+def _sql_reader(path) -> str:
+    "DuckDB's table function reading a Parquet or CSV path (a folder: its Parquet files)."
+    src = _parquet_source(path).replace("'", "''")
+    return f"read_csv('{src}')" if _is_csv(path) else f"read_parquet('{src}')"
+
+def _side_by_side(self, prev, what):
+    """The evaluation's source with the other system's labels, predictions and scores beside it, matched row by row (a positional
+    join in DuckDB, a horizontal concatenation in Polars); the labels must be the same, row by row (one query checks it)."""
+    nw, e, pe = _nw(), self.engine, prev.engine
+    key = ("beside", str(pe.native) if isinstance(pe.native, (str, os.PathLike)) else id(pe.native), pe.y_true, pe.y_pred, tuple(pe.score_cols))
+    if key in e._derived: return e._derived[key]
+    if prev.n != self.n:
+        raise ValueError(f"{what} has {prev.n:,} examples but the evaluation has {self.n:,}: a paired comparison needs the previous "
+                         "system's predictions on the same examples, in the same order.")
+    cols = {"__previous_true": pe.y_true, "__previous_pred": pe.y_pred, **{f"__previous_s{i}": c for i, c in enumerate(pe.score_cols)}}
+    kinds = {e.name.split(" ")[0], pe.name.split(" ")[0]}
+    if kinds == {"DuckDB"}:
+        a = nw.to_native(e.lf)
+        sel = ", ".join(f"{_quote(c)} AS {_quote(n)}" for n, c in cols.items())
+        if isinstance(pe.native, (str, os.PathLike)): src = f"(SELECT {sel} FROM {_sql_reader(pe.native)})" # read on this connection
+        else:
+            b = nw.to_native(pe.lf)
+            src = f"(SELECT {sel} FROM b)"
+        try: joined = nw.from_native(a.query("__model", f"SELECT * FROM __model POSITIONAL JOIN {src}"))
+        except Exception as err:
+            raise ValueError(f"{what}: DuckDB could not put its predictions beside the evaluation's rows ({str(err).splitlines()[0]}); "
+                             "read both on one connection (connection=) or pass Parquet paths.") from None
+    elif kinds == {"Polars"}:
+        import polars as pl
+        b = nw.to_native(pe.lf).select(**{n: pl.col(c) for n, c in cols.items()})
+        joined = nw.from_native(pl.concat([nw.to_native(e.lf), b], how="horizontal"))
+    else:
+        raise ValueError(MSG_ENGINE_PREVIOUS.format(what=what, engine=e.name, got=f"an evaluation of another source in {pe.name}; other "
+                                                    "sources are matched row by row only when both are DuckDB (Parquet/CSV paths or relations) or both Polars"))
+    yt, pt = _col(e.y_true, e.schema[e.y_true]), nw.col("__previous_true")
+    differ = e._collect(joined.select(((yt != pt) | pt.is_null()).fill_null(True).cast(nw.Int64).sum().alias("d"))).iloc[0]["d"]
+    if differ:
+        raise ValueError(f"{what} has a different y_true from the evaluation's on {int(differ):,} of {self.n:,} rows: a paired comparison "
+                         "needs the same examples in the same order, with the same labels.")
+    return _derived(self, key, joined, "__previous_pred", [f"__previous_s{i}" for i in range(len(pe.score_cols))], what)
+
+def _run_file_evaluation(self, path, what) -> EngineEvaluation:
+    "An engine evaluation of a stored run's predictions file (y_true, y_pred and score_<label> columns)."
+    import pyarrow.parquet as pq
+    names = pq.read_schema(path).names
+    labs = [] if self.task == "regression" else [str(l) for l in self.labels.tolist()]
+    scores = [f"score_{l}" for l in labs] if labs and all(f"score_{l}" in names for l in labs) else []
+    if len(scores) == 2 and self.pos_index is not None: scores = [scores[self.pos_index]]
+    kw = dict(labels=self.labels, pos_label=self.pos_label) if self.task != "regression" else {}
+    if self.engine.name.startswith("Polars"):
+        import polars as pl
+        df = pl.scan_parquet(path)
+    else: df = str(path)
+    return engine_evaluation(df, y_true="y_true", y_pred="y_pred", y_score=scores or None, features=[], task=self.task, name=what, **kw)
+
 def previous_evaluation(self, prev, *, y_score=None, what:str="PreviousSystem") -> EngineEvaluation:
-    "The previous system's evaluation on this engine: a column of predictions (and of scores) of the same source."
+    """The previous system's evaluation on this engine: a column of predictions (and of scores) of the same source; or another
+    evaluation, or a stored run's predictions file, matched row by row (DuckDB or Polars)."""
     e = self.engine
+    if isinstance(prev, os.PathLike): prev = _run_file_evaluation(self, prev, what)
     if isinstance(prev, EngineEvaluation):
-        if not _same_source(prev.engine, e) or prev.engine.y_true != e.y_true:
-            raise ValueError(MSG_ENGINE_PREVIOUS.format(what=what, engine=e.name, got="an evaluation of another source"))
+        if not _same_source(prev.engine, e): return _side_by_side(self, prev, what)
+        if prev.engine.y_true != e.y_true:
+            raise ValueError(MSG_ENGINE_PREVIOUS.format(what=what, engine=e.name, got=f"an evaluation of the same source with y_true={prev.engine.y_true!r}"))
         prev, y_score = prev.engine.y_pred, (prev.engine.score_cols or None) if y_score is None else y_score
     if not isinstance(prev, str):
         raise ValueError(MSG_ENGINE_PREVIOUS.format(what=what, engine=e.name, got=f"{type(prev).__name__}"))
@@ -1028,6 +1091,30 @@ def _engine_discovery_rows(self, feats, errors=None, error=None) -> dict:
 
 EngineEvaluation.discovery_rows = _engine_discovery_rows
 
+# %% ../nbs/16_engines.ipynb #bfe5fffc
+def write_predictions(self, path) -> None:
+    "The examples' labels, predictions, scores and weights written by the engine to a Parquet file, in the source's order."
+    nw, e = _nw(), self.engine
+    cols = {"y_true": e.col(e.y_true), "y_pred": e.col(e.y_pred)}
+    labs = [] if self.task == "regression" else [str(l) for l in self.labels.tolist()]
+    if len(e.score_cols) == 1 and len(labs) == 2: # one score: the positive class's; store both, as in memory
+        s = nw.col(e.score_cols[0]).cast(nw.Float64)
+        cols.update({f"score_{labs[j]}": (s if j == self.pos_index else 1 - s) for j in range(2)})
+    elif e.score_cols: cols.update({f"score_{l}": nw.col(c).cast(nw.Float64) for l, c in zip(labs, e.score_cols)})
+    if e.weight is not None: cols["sample_weight"] = e.w()
+    q = nw.to_native(e.lf.select(**cols))
+    if e.name.startswith("DuckDB"):
+        con = e.connection
+        if con is not None: con.execute("SET preserve_insertion_order=true") # a row-by-row match later needs the order
+        try: q.write_parquet(str(path))
+        finally:
+            if con is not None: con.execute("SET preserve_insertion_order=false")
+    elif e.name.startswith("Polars"): q.sink_parquet(str(path))
+    else: raise NotImplementedError(f"Storing the predictions of a run from {e.name} is not supported: log with save_predictions=False "
+                                    "(the metrics and slice metrics are stored), or write them with the engine and compare by column.")
+
+EngineEvaluation.write_predictions = write_predictions
+
 # %% ../nbs/16_engines.ipynb #9f39e016
 def _unsupported(what):
     def f(self, *args, **kwargs): raise NotImplementedError(MSG_ENGINE_UNSUPPORTED.format(what=what, engine=self.engine.name))
@@ -1042,7 +1129,8 @@ def engine_evaluation(df, *, y_true:str, y_pred:str, y_score=None, features=None
                       score_bins:int=SCORE_BINS, # histogram bins per class for ROC AUC / average precision
                       connection=None, # the DuckDB connection that reads a Parquet path (default: a new embedded one)
                       **kwargs) -> EngineEvaluation:
-    "An EngineEvaluation over a Polars, PyArrow, DuckDB or Spark frame, or Parquet files."
+    "An EngineEvaluation over a Polars, PyArrow, DuckDB or Spark frame, or Parquet (or CSV) files."
+    if isinstance(df, (str, os.PathLike)) and connection is None: connection = duckdb_connection() # kept: other files join on it
     lf, name = engine_frame(df, connection)
     cols = list(lf.collect_schema().names())
     def need(arg, c):

@@ -12,8 +12,8 @@ import pandas as pd
 from .core import Evaluation
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'StoreError', 'fingerprint', 'git_commit', 'RunStore', 'log_run', 'runs',
-           'previous_from_run']
+__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'StoreError', 'fingerprint_of', 'fingerprint', 'git_commit', 'RunStore', 'log_run',
+           'runs', 'previous_from_run']
 
 # %% ../nbs/15_store.ipynb #280088b3
 SCHEMA_VERSION = 2
@@ -79,12 +79,18 @@ def _migrate(con, path):
         version = int(con.execute("SELECT value FROM mlcompass_meta WHERE key='schema_version'").fetchone()[0])
 
 # %% ../nbs/15_store.ipynb #dd5ba9be
-def fingerprint(ev:Evaluation) -> str:
-    "A short hash of the evaluation examples (true labels and weights, in order), independent of the predictions and of the slicing columns."
+def fingerprint_of(y_true, sample_weight=None) -> str:
+    "A short hash of true labels and weights, in order."
     h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(pd.Series(ev.y_true.astype(str)), index=False).to_numpy().tobytes())
-    if ev.w is not None: h.update(np.asarray(ev.w, dtype=float).tobytes())
+    h.update(pd.util.hash_pandas_object(pd.Series(np.asarray(y_true).astype(str)), index=False).to_numpy().tobytes())
+    if sample_weight is not None: h.update(np.asarray(sample_weight, dtype=float).tobytes())
     return h.hexdigest()[:16]
+
+def fingerprint(ev:Evaluation) -> str|None:
+    """A short hash of the evaluation examples (true labels and weights, in order), independent of the predictions and of the
+    slicing columns. None on an engine: its rows are not in memory, and a comparison checks the stored labels row by row instead."""
+    if hasattr(ev, "engine"): return None
+    return fingerprint_of(ev.y_true, ev.w)
 
 def git_commit(cwd=None) -> str|None:
     "The current git commit of `cwd`, or None outside a checkout."
@@ -136,7 +142,8 @@ class RunStore:
             self.predictions_dir.mkdir(exist_ok=True)
             pred_path = self.predictions_dir / f"{uuid.uuid4().hex}.parquet"
             tmp = pred_path.with_suffix(".tmp")
-            _predictions_frame(ev).to_parquet(tmp, index=False)
+            if hasattr(ev, "engine"): ev.write_predictions(tmp) # streamed by the engine, in the source's order
+            else: _predictions_frame(ev).to_parquet(tmp, index=False)
             os.replace(tmp, pred_path)
         metrics_json = json.dumps({m: {"value": _num(r["value"]), "ci_low": _num(r["ci_low"]), "ci_high": _num(r["ci_high"])}
                                    for m, r in overall.iterrows()})
@@ -185,13 +192,17 @@ class RunStore:
         run["params"], run["metrics"] = json.loads(run["params"]), json.loads(run["metrics"])
         return run
 
-    def predictions(self, name_or_id) -> pd.DataFrame:
-        "The stored predictions of a run."
+    def predictions_file(self, name_or_id) -> Path:
+        "The Parquet file of a run's stored predictions."
         run = self.get(name_or_id)
         if not run["predictions"]: raise ValueError(f"run {run['id']} ({run['name']!r}) was logged without predictions.")
         p = self.path.parent / run["predictions"]
         if not p.exists(): raise FileNotFoundError(f"the predictions of run {run['id']} ({run['name']!r}) are missing: {p}.")
-        return pd.read_parquet(p)
+        return p
+
+    def predictions(self, name_or_id) -> pd.DataFrame:
+        "The stored predictions of a run."
+        return pd.read_parquet(self.predictions_file(name_or_id))
 
 def _num(x):
     try: x = float(x)
@@ -225,11 +236,9 @@ def previous_from_run(cls, name_or_id, *, store=None, **kw):
     "The previous system from a stored run's predictions (same examples, compared paired)."
     st = _store(store)
     run = st.get(name_or_id)
-    preds = st.predictions(run["id"])
-    scores = [c for c in preds.columns if c.startswith("score_")]
-    prev = cls(preds["y_pred"].to_numpy(), name=kw.pop("name", run["name"]),
-               y_score=preds[scores].to_numpy() if scores else None, note=f"run {run['id']} of {st.path}",
+    path = st.predictions_file(run["id"])
+    prev = cls(None, name=kw.pop("name", run["name"]), note=f"run {run['id']} of {st.path}",
                **{"source": f"run {run['id']} {run['name']!r} of {st.path.name}, logged {run['created'][:16].replace('T', ' ')} UTC", **kw})
-    prev.run = run
-    prev.expected_fingerprint = run["fingerprint"]
+    # read when a comparison needs them: into memory for an in-memory evaluation, in place (row by row) by an engine
+    prev.run, prev.expected_fingerprint, prev.predictions_file = run, run["fingerprint"], path
     return prev

@@ -226,12 +226,13 @@ def test_compare_regression_on_an_engine():
 
 def test_what_engines_cannot_compare_says_so(adult):
     d = with_previous(adult)
-    ev = mc.Evaluation.from_frame(pl.from_pandas(d), y_true="y", y_pred="pred", y_score="score", features=FEATURES + ["prev"])
+    frame = pl.from_pandas(d)
+    ev = mc.Evaluation.from_frame(frame, y_true="y", y_pred="pred", y_score="score", features=FEATURES + ["prev"])
     with pytest.raises(ValueError, match=r"PreviousSystem 'previous system' must be a column of the same source on an engine \(Polars\): "
                                          r"add the previous predictions as a column .* got ndarray"):
         mc.compare(ev, [mc.PreviousSystem(d["prev"].to_numpy())])
-    with pytest.raises(ValueError, match=r"got an evaluation of another source"):
-        mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(pl.from_pandas(d), y_true="y", y_pred="prev"))])
+    with pytest.raises(ValueError, match=r"got an evaluation of the same source with y_true='pred'"):
+        mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(frame, y_true="pred", y_pred="prev"))])
     with pytest.raises(ValueError, match=r"'prevv' is not a column of the source; available columns: \['age'"):
         mc.compare(ev, [mc.PreviousSystem("prevv")])
     with pytest.raises(NotImplementedError, match=r"a paired comparison of roc_auc on an engine \(Polars\) needs each row's pair of scores"):
@@ -309,8 +310,8 @@ def test_bad_input_is_named(adult):
         mc.Evaluation.from_frame(np.zeros((3, 3)), y_true="y", y_pred="pred")
     assert str(e.value) == E.MSG_FRAME_TYPE.format(type="ndarray")
     ev = mc.Evaluation.from_frame(lf, y_true="y", y_pred="pred", features=FEATURES)
-    with pytest.raises(NotImplementedError) as e: ev.classes()
-    assert str(e.value) == E.MSG_ENGINE_UNSUPPORTED.format(what="ev.classes()", engine="Polars")
+    with pytest.raises(NotImplementedError) as e: ev.thresholds()
+    assert str(e.value) == E.MSG_ENGINE_UNSUPPORTED.format(what="ev.thresholds()", engine="Polars")
     with pytest.raises(ValueError) as e: ev.slices(by="sex", metrics={"mine": lambda t, p: 0.0})
     assert str(e.value) == E.MSG_ENGINE_CALLABLE.format(name="mine", engine="Polars")
     with pytest.raises(ValueError, match="by='weather' is not a column of the evaluation's data"):
@@ -416,3 +417,32 @@ def test_discover_equals_pandas(adult):
         mc.Evaluation.from_frame(pl.from_pandas(r.assign(y=r.y - 60)), y_true="y", y_pred="pred").discover(by="g", errors="y")
     with pytest.raises(NotImplementedError, match=r"method='tree' fits a tree to the examples themselves, and this evaluation's data is in Polars"):
         ev.discover("tree", by="g")
+
+
+def test_previous_from_another_file_and_a_stored_run(adult, tmp_path):
+    "Another file's predictions, or a stored run's, are matched row by row in the engine (DuckDB and Polars), as pandas pairs them."
+    d = with_previous(adult)
+    model, prev = tmp_path / "model.parquet", tmp_path / "prev.parquet"
+    d.drop(columns="prev").to_parquet(model); d.assign(pred=d.prev).drop(columns="prev").to_parquet(prev)
+    args = dict(y_true="y", y_pred="pred", features=FEATURES, sample_weight="w")
+    ref = mc.Evaluation.from_frame(d, y_true="y", y_pred="pred", features=FEATURES + ["prev"], sample_weight="w")
+    a = quiet(mc.compare, ref, [mc.PreviousSystem("prev")], by=BY[1:]).to_frame()
+    for read in (str, pl.scan_parquet):
+        ev, pv = (mc.Evaluation.from_frame(read(p), **args) for p in (model, prev))
+        pd.testing.assert_frame_equal(a, quiet(mc.compare, ev, [mc.PreviousSystem(pv)], by=BY[1:]).to_frame(), check_exact=False, rtol=1e-9)
+        # a run logged from an engine: its predictions are written by the engine, and it is the previous system of either path
+        st = mc.RunStore(tmp_path / f"runs-{read.__name__}.db")
+        st.log(pv, name="v1", by=["sex"])
+        assert st.runs()["fingerprint"].isna().all() and len(st.predictions("v1")) == len(d)
+        for e in (ev, ref):
+            c = quiet(mc.compare, e, [mc.PreviousSystem.from_run("v1", store=st, name="previous system")], by=BY[1:]).to_frame()
+            pd.testing.assert_frame_equal(a, c, check_exact=False, rtol=1e-9)
+    ev = mc.Evaluation.from_frame(str(model), **args)
+    d.assign(y=1 - d.y, pred=d.prev).iloc[::-1].to_parquet(bad := tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match=r"PreviousSystem 'previous system' has a different y_true from the evaluation's on [\d,]+ of 32,561 rows"):
+        mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(str(bad), **args))])
+    d.iloc[:100].to_parquet(short := tmp_path / "short.parquet")
+    with pytest.raises(ValueError, match=r"PreviousSystem 'previous system' has 100 examples but the evaluation has 32,561"):
+        mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(str(short), **args))])
+    with pytest.raises(ValueError, match=r"other sources are matched row by row only when both are DuckDB .* or both Polars"):
+        mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(pl.scan_parquet(prev), **args))])
