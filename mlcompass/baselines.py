@@ -56,7 +56,7 @@ class HumanLevel(Baseline):
     kind, default_name = "human-level", "human-level"
     def __init__(self, value:float|None=None, *, per_slice:dict|None=None, source:str|None=None, **kw):
         super().__init__(value, per_slice=per_slice, source=source, **kw)
-        self.labels = None
+        self.labels, self.columns = None, None
 
     @classmethod
     def from_labels(cls, human_labels, # one annotator's labels (n,), or a DataFrame / 2-d array with one column per annotator
@@ -76,13 +76,36 @@ class HumanLevel(Baseline):
         hl.labels, hl.aggregate = frame, aggregate
         return hl
 
+    @classmethod
+    def from_columns(cls, columns, # one annotator's column, or several: beside the predictions
+                     *, name:str="human-level", aggregate:str="majority", source:str|None=None, **kw):
+        """Human-level performance from columns of annotators' labels beside the predictions: columns of the evaluation's data
+        in memory, of its source on an engine (scored there, like a previous system; a majority vote of several needs memory)."""
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        if not cols: raise ValueError("columns is empty: name at least one column of annotators' labels.")
+        if aggregate not in ("majority", "mean") and aggregate not in cols:
+            raise ValueError(f"aggregate={aggregate!r} must be 'majority', 'mean' or one of the annotators {cols}.")
+        hl = cls(name=name, source=source or "annotators' labels on the same examples", **kw)
+        hl.columns, hl.aggregate = cols, aggregate
+        return hl
+
+    def _columns_in_memory(self, ev):
+        if self.labels is None and self.columns: self.labels = pd.DataFrame({c: np.asarray(_data_column(ev, c, "human_labels")) for c in self.columns})
+
     @property
-    def annotators(self) -> list: return [] if self.labels is None else list(self.labels.columns)
+    def annotators(self) -> list: return list(self.labels.columns) if self.labels is not None else list(self.columns or [])
 
     def _annotator_eval(self, ev, col):
         return _same_examples(ev, self.labels[col], f"human_labels[{col!r}]")
 
     def evaluation(self, ev):
+        if self.columns and hasattr(ev, "engine"):
+            one = self.aggregate if self.aggregate in self.columns else self.columns[0] if len(self.columns) == 1 else None
+            if one is not None: return ev.previous_evaluation(one, what=f"human_labels[{one!r}]")
+            if self.aggregate == "mean": return None # the mean of the annotators' figures, in the comparison
+            raise NotImplementedError(f"a majority vote of {len(self.columns)} annotators' columns on an engine ({ev.engine.name}): pass "
+                                      f"aggregate='mean' (the mean of their figures) or one annotator's column from {self.columns}.")
+        self._columns_in_memory(ev)
         if self.labels is None: return None
         _check_length(ev, self.labels, "human_labels")
         if self.aggregate in self.annotators: return self._annotator_eval(ev, self.aggregate)
@@ -91,6 +114,8 @@ class HumanLevel(Baseline):
 
     def annotator_evaluations(self, ev) -> dict:
         "One Evaluation per annotator (and the majority vote when there are several)."
+        if self.columns and hasattr(ev, "engine"): return {c: ev.previous_evaluation(c, what=f"human_labels[{c!r}]") for c in self.columns}
+        self._columns_in_memory(ev)
         _check_length(ev, self.labels, "human_labels")
         out = {c: self._annotator_eval(ev, c) for c in self.annotators}
         if len(out) > 1: out["majority vote"] = _same_examples(ev, _vote(self.labels, ev), "human_labels")
@@ -237,7 +262,7 @@ def _same_examples(ev, y_pred, what, y_score=None):
     if hasattr(ev, "engine"):
         raise NotImplementedError(f"{what} holds its labels in memory, and this evaluation's data is in {ev.engine.name}: put them in a "
                                   "column of the same source and compare with mc.PreviousSystem('<column>') (paired, in the engine), "
-                                  "or give a figure such as mc.HumanLevel(0.95).")
+                                  "(annotators' labels: mc.HumanLevel.from_columns('<column>')), or give a figure such as mc.HumanLevel(0.95).")
     _check_length(ev, y_pred, what)
     yp = y_pred.to_numpy() if isinstance(y_pred, pd.Series) else np.asarray(y_pred)
     out = Evaluation(ev.y_true, yp, y_score=y_score, data=ev.data, sample_weight=ev.w,
@@ -447,7 +472,7 @@ def compare(ev:Evaluation, # the model's evaluation
         if bev is not None and m.needs_scores and bev.proba is None:
             raise ValueError(f"{type(b).__name__} {b.name!r} has no probability scores, and {m.name} needs them: "
                              f"pass y_score= to it, or compare on a metric of labels such as accuracy.")
-        if isinstance(b, HumanLevel) and b.labels is not None and bev is None: # 'mean' of annotators
+        if isinstance(b, HumanLevel) and (b.labels is not None or b.columns) and bev is None: # 'mean' of annotators
             tabs = [_slice_table(e, by, m, **kw) for c, e in b.annotator_evaluations(ev).items() if c != "majority vote"]
             vals = np.nanmean(np.stack([t["value"].to_numpy(float) for t in tabs]), axis=0)
             out[b.name] = vals

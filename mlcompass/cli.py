@@ -40,6 +40,8 @@ def _parser():
     i.add_argument("--y-score", metavar="COL", nargs="+", help="probability column(s): the positive class's, or one per class")
     i.add_argument("--pos-label", metavar="LABEL", help="the positive class, as written in the file")
     i.add_argument("--sample-weight", metavar="COL", help="column of example weights")
+    i.add_argument("--engine", choices=["pandas", "duckdb", "polars"],
+                   help="compute in DuckDB or Polars, reading the files in place (for files larger than memory; default: pandas)")
     i.add_argument("--by", metavar="COL", nargs="+", help="columns to slice by")
     i.add_argument("--sensitive", metavar="COL", nargs="+", help="sensitive columns for the fairness section")
     i.add_argument("--metric", help="headline metric of baselines and gates (default: accuracy, or mae)")
@@ -67,7 +69,7 @@ def _parser():
     return p
 
 _FLAGS = {"predictions": "predictions", "y_true": "y_true", "y_pred": "y_pred", "y_score": "y_score", "pos_label": "pos_label",
-          "sample_weight": "sample_weight", "by": "by", "sensitive": "sensitive", "metric": "metric", "train": "train",
+          "sample_weight": "sample_weight", "engine": "engine", "by": "by", "sensitive": "sensitive", "metric": "metric", "train": "train",
           "dev": "dev", "human_level": "human_level", "human_labels": "human_labels", "literature": "literature",
           "previous": "previous", "gates": "gates", "store": "store", "log": "log", "title": "title"}
 _DEFAULTS = {"y_true": "y_true", "y_pred": "y_pred"}

@@ -12,11 +12,11 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['ADULT_FEATURES', 'SUMMARY_MIME', 'REPORT_FILES', 'ERR_NO_FILE', 'ERR_FORMAT', 'ERR_UNREADABLE', 'ERR_COLUMN',
-           'ADULT_GATES', 'html_report', 'write_report', 'adult_design', 'adult_example', 'ReportError',
-           'templates_dir', 'templates', 'template_path', 'template_parameters', 'prediction_columns',
-           'read_predictions', 'check_columns', 'load_evaluation', 'parse_literature', 'make_baselines', 'summarize',
-           'save_summary', 'read_summary', 'Note', 'heading', 'note', 'check_params', 'ReportRun', 'to_html', 'run',
-           'adult_inputs', 'adult_report']
+           'ENGINES', 'ERR_ENGINE', 'ADULT_GATES', 'html_report', 'write_report', 'adult_design', 'adult_example',
+           'ReportError', 'templates_dir', 'templates', 'template_path', 'template_parameters', 'prediction_columns',
+           'read_predictions', 'check_columns', 'check_engine', 'load_evaluation', 'parse_literature', 'make_baselines',
+           'summarize', 'save_summary', 'read_summary', 'Note', 'heading', 'note', 'check_params', 'ReportRun',
+           'to_html', 'run', 'adult_inputs', 'adult_report']
 
 # %% ../nbs/06_report.ipynb #83685801
 _PAGE = """<!DOCTYPE html>
@@ -134,6 +134,8 @@ ERR_NO_FILE = "{what} {path!r} does not exist."
 ERR_FORMAT = "{what} {path!r} must be a .csv or .parquet file (or a folder of Parquet files)."
 ERR_UNREADABLE = "{what} {path!r} could not be read as {kind}: {err}"
 ERR_COLUMN = "{what} {path!r} has no column {col!r} (given as {arg}); its columns: {cols}."
+ENGINES = ("pandas", "duckdb", "polars") # where a report computes: in memory, or reading the files in place
+ERR_ENGINE = "engine={engine!r} must be one of " + ", ".join(map(repr, ENGINES)) + " (or None: pandas)."
 
 def _kind(path:Path) -> str:
     s = path.suffix.lower()
@@ -178,12 +180,43 @@ def check_columns(path, columns:dict, what:str="predictions") -> None:
                 raise ReportError(ERR_COLUMN.format(what=what, path=str(path), col=c, arg=arg, cols=", ".join(have[:30]) + (" ..." if len(have) > 30 else "")))
 
 # %% ../nbs/06_report.ipynb #b00ff1c6
+def check_engine(engine) -> str:
+    "The engine's name, or a ReportError naming the accepted ones."
+    if engine in (None, ""): return "pandas"
+    if engine not in ENGINES: raise ReportError(ERR_ENGINE.format(engine=engine))
+    if engine != "pandas":
+        import importlib.util
+        if importlib.util.find_spec(engine) is None or importlib.util.find_spec("narwhals") is None:
+            raise ReportError(f"engine={engine!r} needs the {engine} and narwhals packages: pip install 'mlcompass[engines]'.")
+    return engine
+
+def _engine_source(path, engine):
+    "What Evaluation.from_frame reads in place: the path (DuckDB) or a Polars LazyFrame scanning it."
+    if engine == "duckdb": return str(path)
+    import polars as pl
+    p = Path(path)
+    if _kind(p) == "csv": return pl.scan_csv(p)
+    return pl.scan_parquet(p / "**" / "*.parquet" if p.is_dir() else p)
+
 def load_evaluation(predictions, # a CSV/Parquet path or a DataFrame
                     *, y_true:str="y_true", y_pred:str="y_pred", y_score=None, # columns
                     pos_label=None, sample_weight:str|None=None, features=None, # None: every other column
-                    name:str|None=None, what:str="predictions") -> "Evaluation":
+                    name:str|None=None, what:str="predictions",
+                    engine:str|None=None, # 'duckdb' or 'polars': compute in that engine, reading the file in place; None: pandas
+                   ) -> "Evaluation":
     "An Evaluation from a predictions file (CSV or Parquet) or frame; every other column becomes slicable data."
     from mlcompass.core import Evaluation
+    engine = check_engine(engine)
+    if engine != "pandas" and not isinstance(predictions, pd.DataFrame):
+        have = prediction_columns(predictions, what)
+        scores = _as_list(y_score)
+        used = {y_true, y_pred, *scores} | ({sample_weight} if sample_weight else set())
+        feats = [c for c in have if c not in used] if features is None else _as_list(features)
+        check_columns(predictions, {"y_true": y_true, "y_pred": y_pred, "y_score": scores, "sample_weight": sample_weight,
+                                    "features": feats}, what)
+        score = None if not scores else (scores[0] if len(scores) == 1 else scores)
+        return Evaluation.from_frame(_engine_source(predictions, engine), y_true=y_true, y_pred=y_pred, y_score=score,
+                                     features=list(dict.fromkeys(feats)), sample_weight=sample_weight, pos_label=pos_label, name=name)
     df = predictions if isinstance(predictions, pd.DataFrame) else read_predictions(predictions, what)
     scores = _as_list(y_score)
     used = {y_true, y_pred, *scores} | ({sample_weight} if sample_weight else set())
@@ -207,6 +240,11 @@ def parse_literature(text:str, *, metric:str) -> "Literature":
     return Literature(value, metric=metric, source=source, url=parts[2].strip() if len(parts) > 2 else None,
                       name=source.split(",")[0].strip())
 
+def _engine_of(ev) -> str:
+    "The report engine an evaluation was loaded with."
+    if not hasattr(ev, "engine"): return "pandas"
+    return "polars" if ev.engine.name.startswith("Polars") else "duckdb"
+
 def _is_file_ref(ref) -> bool:
     p = Path(str(ref))
     return p.exists() or bool(_kind(p)) and not p.is_dir() or p.suffix.lower() in (".csv", ".parquet", ".pq")
@@ -222,16 +260,25 @@ def make_baselines(ev, *, metric:str|None=None, # the metric of the numeric base
     from mlcompass.metrics import default_metrics
     metric = metric or default_metrics(ev)[0]
     out = []
-    if _as_list(human_labels):
+    if _as_list(human_labels) and hasattr(ev, "engine"): # the annotators' columns, scored in the engine
+        cols = _as_list(human_labels)
+        if len(cols) > 1:
+            import warnings
+            warnings.warn(f"human_labels: on an engine the human level is the mean of the {len(cols)} annotators' figures (a majority "
+                          "vote of their labels needs them in memory, engine=None).")
+        out.append(HumanLevel.from_columns(cols, aggregate="majority" if len(cols) == 1 else "mean",
+                                           source=human_level_source or "second annotator"))
+    elif _as_list(human_labels):
         out.append(HumanLevel.from_labels(frame[_as_list(human_labels)], source=human_level_source or "second annotator"))
     elif human_level is not None:
         out.append(HumanLevel(float(human_level), metric=metric, source=human_level_source))
     for lit in literature or ():
         out.append(lit if not isinstance(lit, str) else parse_literature(lit, metric=metric))
     if previous not in (None, ""):
-        if _is_file_ref(previous):
+        if _is_file_ref(previous): # on an engine, matched to the predictions row by row in the engine
             prev = load_evaluation(previous, y_true=y_true, y_pred=y_pred, y_score=y_score, features=[],
-                                   pos_label=ev.labels[ev.pos_index] if ev.pos_index is not None else None, what="previous")
+                                   pos_label=ev.labels[ev.pos_index] if ev.pos_index is not None else None, what="previous",
+                                   engine=_engine_of(ev))
             out.append(PreviousSystem(prev, name="previous", source=str(previous)))
         else:
             from mlcompass.store import RunStore
@@ -356,6 +403,12 @@ def _number(name, v):
 def _check_targets(get):
     "Build the Evaluation from the target columns alone, so label and score errors surface before the kernel starts."
     path = Path(get("predictions"))
+    engine = check_engine(get("engine"))
+    if engine != "pandas": # the engine's checks, without reading the file into memory
+        try: load_evaluation(path, y_true=get("y_true"), y_pred=get("y_pred"), y_score=get("y_score"), pos_label=get("pos_label"),
+                             sample_weight=get("sample_weight"), features=[], engine=engine)
+        except (ValueError, TypeError) as e: raise ReportError(f"predictions {str(path)!r}: {_first_line(e)}") from None
+        return
     cols = list(dict.fromkeys([get("y_true"), get("y_pred"), *_as_list(get("y_score"))] + _as_list(get("sample_weight"))))
     try: df = pd.read_csv(path, usecols=cols) if _kind(path) == "csv" else pd.read_parquet(path, columns=cols)
     except Exception as e: raise ReportError(ERR_UNREADABLE.format(what="predictions", path=str(path), kind=_kind(path), err=_first_line(e))) from None
@@ -380,6 +433,7 @@ def check_params(params:dict, template:str|Path="error_analysis",
         raise ReportError("no predictions given: pass a CSV or Parquet file (--predictions FILE, or params={'predictions': ...}).")
     get = lambda k: p.get(k, known.get(k, {}).get("default"))
     if "human_level" in p: p["human_level"] = _number("human_level", p["human_level"])
+    if "engine" in known: check_engine(get("engine"))
     if get("predictions"):
         cols = {"y_true": get("y_true"), "y_pred": get("y_pred"), "y_score": get("y_score"), "by": get("by"),
                 "sensitive": get("sensitive"), "human_labels": get("human_labels"), "sample_weight": get("sample_weight")}
