@@ -446,3 +446,36 @@ def test_previous_from_another_file_and_a_stored_run(adult, tmp_path):
         mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(str(short), **args))])
     with pytest.raises(ValueError, match=r"other sources are matched row by row only when both are DuckDB .* or both Polars"):
         mc.compare(ev, [mc.PreviousSystem(mc.Evaluation.from_frame(pl.scan_parquet(prev), **args))])
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+def _same_outcome(make_a, make_b):
+    "Both calls give the same table, or both raise the same error."
+    try: a = make_a()
+    except (ValueError, TypeError) as e:
+        with pytest.raises(type(e)) as got: make_b()
+        assert str(got.value) == str(e)
+        return None, None
+    return a, make_b()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 400), k=st.integers(2, 4), weighted=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_property_polars_slices_and_discovery_equal_pandas(n, k, weighted, seed):
+    "On random labels, weights and missing values, Polars gives pandas' slice table and SliceLine's slices (or the same error)."
+    rng = np.random.default_rng(seed)
+    labs = np.array(["a", "b", "c", "d"][:k])
+    d = pd.DataFrame({"y": labs[rng.integers(0, k, n)], "pred": labs[rng.integers(0, k, n)], "g": rng.choice(["x", "y", "z"], n),
+                      "h": rng.integers(0, 6, n).astype(float), "w": rng.uniform(0.1, 3, n).round(3)})
+    d.loc[rng.random(n) < 0.1, "g"] = None
+    d.loc[rng.random(n) < 0.1, "h"] = np.nan
+    args = dict(y_true="y", y_pred="pred", features=["g", "h"], sample_weight="w" if weighted else None)
+    ref, ev = _same_outcome(lambda: mc.Evaluation.from_frame(d, **args), lambda: mc.Evaluation.from_frame(pl.from_pandas(d), **args))
+    if ref is None: return
+    kw = dict(by=["g", "h"], max_depth=2, metrics=["accuracy", "f1_macro", "recall_macro"], zero_division=np.nan, n_boot=30)
+    assert_same_table(quiet(ref.slices, **kw).to_frame(), quiet(ev.slices, **kw).to_frame())
+    a, b = _same_outcome(lambda: quiet(ref.discover, by=["g", "h"], min_support=3, k=5),
+                         lambda: quiet(ev.discover, by=["g", "h"], min_support=3, k=5))
+    if a is not None: pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
