@@ -472,7 +472,7 @@ def test_property_polars_slices_and_discovery_equal_pandas(n, k, weighted, seed)
     d.loc[rng.random(n) < 0.1, "g"] = None
     d.loc[rng.random(n) < 0.1, "h"] = np.nan
     args = dict(y_true="y", y_pred="pred", features=["g", "h"], sample_weight="w" if weighted else None)
-    ref, ev = _same_outcome(lambda: mc.Evaluation.from_frame(d, **args), lambda: mc.Evaluation.from_frame(pl.from_pandas(d), **args))
+    ref, ev = _same_outcome(lambda: quiet(mc.Evaluation.from_frame, d, **args), lambda: quiet(mc.Evaluation.from_frame, pl.from_pandas(d), **args))
     if ref is None: return
     kw = dict(by=["g", "h"], max_depth=2, metrics=["accuracy", "f1_macro", "recall_macro"], zero_division=np.nan, n_boot=30)
     assert_same_table(quiet(ref.slices, **kw).to_frame(), quiet(ev.slices, **kw).to_frame())
