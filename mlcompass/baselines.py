@@ -71,9 +71,7 @@ class HumanLevel(Baseline):
             if arr.ndim == 1: frame = pd.DataFrame({"annotator": arr})
             elif arr.ndim == 2: frame = pd.DataFrame(arr, columns=[f"annotator_{i + 1}" for i in range(arr.shape[1])])
             else: raise ValueError(f"human_labels must be 1-d (one annotator) or 2-d (one column per annotator), not shape {arr.shape}.")
-        if aggregate not in ("majority", "mean") and aggregate not in frame.columns:
-            raise ValueError(f"aggregate={aggregate!r} must be 'majority', 'mean' or one of the annotators {list(frame.columns)}.")
-        hl.labels, hl.aggregate = frame, aggregate
+        hl.labels, hl.aggregate = frame, _check_aggregate(aggregate, list(frame.columns))
         return hl
 
     @classmethod
@@ -83,8 +81,7 @@ class HumanLevel(Baseline):
         in memory, of its source on an engine (scored there, like a previous system; a majority vote of several needs memory)."""
         cols = [columns] if isinstance(columns, str) else list(columns)
         if not cols: raise ValueError("columns is empty: name at least one column of annotators' labels.")
-        if aggregate not in ("majority", "mean") and aggregate not in cols:
-            raise ValueError(f"aggregate={aggregate!r} must be 'majority', 'mean' or one of the annotators {cols}.")
+        _check_aggregate(aggregate, cols)
         hl = cls(name=name, source=source or "annotators' labels on the same examples", **kw)
         hl.columns, hl.aggregate = cols, aggregate
         return hl
@@ -132,6 +129,11 @@ class HumanLevel(Baseline):
         rows.append({"annotators": "all", "statistic": "Fleiss' kappa", "value": fleiss_kappa(self.labels)})
         return pd.DataFrame(rows)
 
+def _check_aggregate(aggregate, annotators:list) -> str:
+    if aggregate not in ("majority", "mean") and aggregate not in annotators:
+        raise ValueError(f"aggregate={aggregate!r} must be 'majority', 'mean' or one of the annotators {annotators}.")
+    return aggregate
+
 def fleiss_kappa(labels:pd.DataFrame) -> float:
     "Fleiss' κ for a table with one row per item and one column per annotator (same number of ratings per item)."
     vals = labels.astype(str).to_numpy()
@@ -163,6 +165,7 @@ class PreviousSystem(Baseline):
                  *, name:str|None=None, y_score=None, **kw):
         super().__init__(None, name=name, **kw)
         self.previous, self.y_score = previous, y_score
+        self.run = self.expected_fingerprint = self.predictions_file = None # a stored run's (see from_run)
 
     @classmethod
     def from_run(cls, name_or_id, *, store=None, **kw):
@@ -182,9 +185,9 @@ class PreviousSystem(Baseline):
     def evaluation(self, ev):
         what = f"PreviousSystem {self.name!r}"
         if hasattr(ev, "engine"): # a column of the same source, another source or a stored run's file, matched row by row
-            return ev.previous_evaluation(getattr(self, "predictions_file", None) or self.previous, y_score=self.y_score, what=what)
-        if self.previous is None and getattr(self, "predictions_file", None) is not None: self._read_run()
-        expected = getattr(self, "expected_fingerprint", None)
+            return ev.previous_evaluation(self.predictions_file or self.previous, y_score=self.y_score, what=what)
+        if self.previous is None and self.predictions_file is not None: self._read_run()
+        expected = self.expected_fingerprint
         if expected:
             from mlcompass.store import fingerprint
             if fingerprint(ev) != expected:
@@ -267,7 +270,8 @@ def _same_examples(ev, y_pred, what, y_score=None):
     yp = y_pred.to_numpy() if isinstance(y_pred, pd.Series) else np.asarray(y_pred)
     out = Evaluation(ev.y_true, yp, y_score=y_score, data=ev.data, sample_weight=ev.w,
                      labels=ev.labels if ev.labels is not None else None, pos_label=ev.pos_label, task=ev.task)
-    if ev.__dict__.get("_codes") is not None and ev._codes[0] is ev.data: out._codes = (out.data, ev._codes[1]) # the same rows: share the slice codes
+    from mlcompass.slices import share_codes
+    share_codes(ev, out) # the same rows: the same slice codes
     return out
 
 # %% ../nbs/08_baselines.ipynb #ce035900

@@ -13,7 +13,7 @@ from .stats import bh_adjust, kish
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
 
 # %% auto #0
-__all__ = ['SCORE_EPS', 'slice_score', 'score_upper_bound', 'sliceline_search', 'DiscoveredSlices', 'discover']
+__all__ = ['SCORE_EPS', 'slice_score', 'score_upper_bound', 'sliceline_search', 'search_codes', 'DiscoveredSlices', 'discover']
 
 # %% ../nbs/13_discovery.ipynb #1f91a60d
 def slice_score(ss, se, n:int, ebar:float, alpha:float):
@@ -183,24 +183,26 @@ def _error_vector(ev, errors, error):
         return np.abs(d) if error == "absolute" else d * d
     return (ev.t != ev.p).astype(float)
 
+def search_codes(feats) -> np.ndarray:
+    "The (rows, features) codes SliceLine searches: each feature's codes, with missing values as the code after the last."
+    return np.column_stack([np.where(f.codes < 0, f.card, f.codes) for f in feats]).astype(np.int64)
+
 def _discovery_rows(self, feats, errors=None, error=None) -> dict:
     """The rows SliceLine searches: each feature's codes (R, m) and each row's error. In memory a row is an example; an engine
     returns its finest slices instead, with `count` (examples), `weight`, `weight2`, and the error sum, largest and smallest error."""
     e = _error_vector(self, errors, error)
-    codes = np.column_stack([np.where(f.codes < 0, f.card, f.codes) for f in feats]).astype(np.int64)
+    codes = search_codes(feats)
     out = {"codes": codes, "e": e, "emax": e, "emin": e, "count": None, "weight": None, "weight2": None}
-    radix = [f.card + 1 for f in feats]
-    if len(codes) < 10_000 or np.sum(np.log2(radix)) > 62: return out
-    key = np.zeros(len(codes), np.int64) # one integer per combination of codes
-    for j, r in enumerate(radix): key = key * r + codes[:, j]
-    gid, uniq = pd.factorize(key)
+    radix = np.array([f.card + 1 for f in feats], np.int64)
+    if len(codes) < 10_000 or np.log2(radix).sum() > 62: return out
+    stride = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]]) # mixed radix: one integer per combination of codes
+    gid, uniq = pd.factorize(codes @ stride)
     G = len(uniq)
     if G > len(codes) // 4: return out # few repeats: searching the rows is as fast
     # the examples grouped by their codes: SliceLine's sums are the same over the groups (as on an engine), far fewer rows
-    first = np.full(G, len(codes)); np.minimum.at(first, gid, np.arange(len(codes)))
     ext = pd.Series(e).groupby(gid).agg(["max", "min"])
-    w = self.w if self.w is not None else None
-    return {"codes": codes[first], "e": np.bincount(gid, e, G), "emax": ext["max"].to_numpy(), "emin": ext["min"].to_numpy(),
+    w = self.w
+    return {"codes": uniq[:, None] // stride % radix, "e": np.bincount(gid, e, G), "emax": ext["max"].to_numpy(), "emin": ext["min"].to_numpy(),
             "count": np.bincount(gid, minlength=G).astype(float), "weight": None if w is None else np.bincount(gid, w, G),
             "weight2": None if w is None else np.bincount(gid, w * w, G), "groups": gid}
 
@@ -302,11 +304,12 @@ def discover(ev:Evaluation, method:str="sliceline", *,
     def check_varies(lo, hi):
         if lo == hi: raise ValueError(f"the error is the same ({lo:g}) for every example: there is no slice where the model does worse. "
                                       "Nothing to discover (check y_pred, or pass errors=).")
+    e = None
     if not hasattr(ev, "engine"): e = _error_vector(ev, errors, error); check_varies(e.min(), e.max()) # before the features, in memory
     feats = _features(ev, by, bins, max_values)
     by_names = [f.name for f in feats]
     if method == "tree": return _error_tree(ev, feats, e, max_depth, min_samples_leaf or min_support, metric, ci, n_boot, seed, small, by_names)
-    rows = ev.discovery_rows(feats, errors, error)
+    rows = ev.discovery_rows(feats, errors if e is None else e, error)
     check_varies(rows["emin"].min(), rows["emax"].max())
     codes = rows["codes"]
     res = sliceline_search(codes, [f.card for f in feats], rows["e"], k=k, max_level=max_level, min_support=min_support, alpha=alpha,

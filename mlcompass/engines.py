@@ -13,6 +13,7 @@ from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCOR
                             MSG_REGRESSION_NOT_NUMERIC, MAX_FLOAT_CLASSES, _encode, _describe_type)
 from .stats import GroupStats, replicate_chunks, poisson_cells
 from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes, value_codes
+from .discovery import search_codes
 
 # %% auto #0
 __all__ = ['SCORE_BINS', 'NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_UNSUPPORTED',
@@ -151,6 +152,11 @@ class Engine:
         self.ev = None
 
     def __repr__(self): return f"Engine({self.name})"
+
+    @property
+    def kind(self) -> str:
+        "The engine family: 'duckdb', 'polars', 'spark' (the first word of its name, lower case)."
+        return self.name.split(" ")[0].lower()
 
     def _collect(self, q) -> pd.DataFrame:
         self.queries += 1
@@ -788,9 +794,12 @@ def to_evaluation(self, n:int=1000, *, slice:str|None=None, sf=None, errors_only
         df.index = pd.Index(df[id_column])
         if id_column not in features: features.append(id_column)
     ys = e.score_cols[0] if len(e.score_cols) == 1 else (e.score_cols or None)
-    kw = dict(labels=self.labels, pos_label=self.pos_label) if self.task != "regression" else {}
     return Evaluation.from_frame(df, y_true=e.y_true, y_pred=e.y_pred, y_score=ys, sample_weight=e.weight,
-                                 features=features, task=self.task, name=self.name, **kw)
+                                 features=features, name=self.name, **_same_labels(self))
+
+def _same_labels(ev) -> dict:
+    "The task, labels and positive class of `ev`, for another evaluation of the same examples."
+    return dict(task=ev.task) if ev.task == "regression" else dict(task=ev.task, labels=ev.labels, pos_label=ev.pos_label)
 
 EngineEvaluation.examples, EngineEvaluation.to_evaluation = examples, to_evaluation
 
@@ -816,8 +825,7 @@ def _derived(self, key, lf, y_pred, score_cols, name, prepare=None):
         eng = Engine(lf, e.name, y_true=e.y_true, y_pred=y_pred, score_cols=score_cols, weight=e.weight, features=e.features,
                      score_bins=e.score_bins, native=e.native, connection=e.connection)
         if prepare is not None: prepare(eng)
-        kw = dict(labels=self.labels, pos_label=self.pos_label) if self.task != "regression" else {}
-        cache[key] = EngineEvaluation(eng, task=self.task, name=name, **kw)
+        cache[key] = EngineEvaluation(eng, name=name, **_same_labels(self))
     return cache[key]
 
 def _quote(name) -> str: return '"' + str(name).replace('"', '""') + '"'
@@ -837,8 +845,8 @@ def _side_by_side(self, prev, what):
         raise ValueError(f"{what} has {prev.n:,} examples but the evaluation has {self.n:,}: a paired comparison needs the previous "
                          "system's predictions on the same examples, in the same order.")
     cols = {"__previous_true": pe.y_true, "__previous_pred": pe.y_pred, **{f"__previous_s{i}": c for i, c in enumerate(pe.score_cols)}}
-    kinds = {e.name.split(" ")[0], pe.name.split(" ")[0]}
-    if kinds == {"DuckDB"}:
+    kinds = {e.kind, pe.kind}
+    if kinds == {"duckdb"}:
         a = nw.to_native(e.lf)
         sel = ", ".join(f"{_quote(c)} AS {_quote(n)}" for n, c in cols.items())
         if isinstance(pe.native, (str, os.PathLike)): src = f"(SELECT {sel} FROM {_sql_reader(pe.native)})" # read on this connection
@@ -849,7 +857,7 @@ def _side_by_side(self, prev, what):
         except Exception as err:
             raise ValueError(f"{what}: DuckDB could not put its predictions beside the evaluation's rows ({str(err).splitlines()[0]}); "
                              "read both on one connection (connection=) or pass Parquet paths.") from None
-    elif kinds == {"Polars"}:
+    elif kinds == {"polars"}:
         import polars as pl
         b = nw.to_native(pe.lf).select(**{n: pl.col(c) for n, c in cols.items()})
         joined = nw.from_native(pl.concat([nw.to_native(e.lf), b], how="horizontal"))
@@ -870,12 +878,11 @@ def _run_file_evaluation(self, path, what) -> EngineEvaluation:
     labs = [] if self.task == "regression" else [str(l) for l in self.labels.tolist()]
     scores = [f"score_{l}" for l in labs] if labs and all(f"score_{l}" in names for l in labs) else []
     if len(scores) == 2 and self.pos_index is not None: scores = [scores[self.pos_index]]
-    kw = dict(labels=self.labels, pos_label=self.pos_label) if self.task != "regression" else {}
-    if self.engine.name.startswith("Polars"):
+    if self.engine.kind == "polars":
         import polars as pl
         df = pl.scan_parquet(path)
     else: df = str(path)
-    return engine_evaluation(df, y_true="y_true", y_pred="y_pred", y_score=scores or None, features=[], task=self.task, name=what, **kw)
+    return engine_evaluation(df, y_true="y_true", y_pred="y_pred", y_score=scores or None, features=[], name=what, **_same_labels(self))
 
 def previous_evaluation(self, prev, *, y_score=None, what:str="PreviousSystem") -> EngineEvaluation:
     """The previous system's evaluation on this engine: a column of predictions (and of scores) of the same source; or another
@@ -1069,9 +1076,8 @@ def _engine_discovery_rows(self, feats, errors=None, error=None) -> dict:
     "SliceLine's rows on an engine: the finest slices of the features, with their examples, weights and error sums."
     nw, e = _nw(), self.engine
     ft, s = e.current, e.current.stats # the fine table of `feats` (encode_features made it current)
-    codes = np.column_stack([np.where(f.codes < 0, f.card, f.codes) for f in feats]).astype(np.int64)
-    out = {"codes": codes, "count": s.count.astype(float), "weight": s.weight, "weight2": s.weight2}
-    if errors is None and self.task != "regression" and "wrong" in ft.extras: # from the slice query: no further query
+    out = {"codes": search_codes(feats), "count": s.count.astype(float), "weight": s.weight, "weight2": s.weight2}
+    if errors is None and self.task != "regression": # the slice query counted the wrong examples: no further query
         wrong = ft.extras["wrong"]
         return dict(out, e=wrong, emax=(wrong > 0).astype(float), emin=(wrong == s.count).astype(float))
     if errors is not None:
@@ -1083,7 +1089,6 @@ def _engine_discovery_rows(self, feats, errors=None, error=None) -> dict:
         if error not in (None, "squared", "absolute"): raise ValueError(f"error={error!r} must be 'squared' or 'absolute' for regression.")
         d = e.col(e.y_pred).cast(nw.Float64) - e.col(e.y_true).cast(nw.Float64)
         expr, key = (d.abs() if error == "absolute" else d * d), ("error", error or "squared")
-    else: expr, key = (e.col(e.y_true) != e.col(e.y_pred)).cast(nw.Float64), ("error", "wrong")
     se, emax, emin, bad, neg = discovery_sums(e, self, ft, expr, key)
     if bad or neg:
         raise ValueError(f"errors={errors!r} has {bad:,} missing and {neg:,} negative values: it must hold a non-negative loss for every example.")
@@ -1103,13 +1108,13 @@ def write_predictions(self, path) -> None:
     elif e.score_cols: cols.update({f"score_{l}": nw.col(c).cast(nw.Float64) for l, c in zip(labs, e.score_cols)})
     if e.weight is not None: cols["sample_weight"] = e.w()
     q = nw.to_native(e.lf.select(**cols))
-    if e.name.startswith("DuckDB"):
+    if e.kind == "duckdb":
         con = e.connection
         if con is not None: con.execute("SET preserve_insertion_order=true") # a row-by-row match later needs the order
         try: q.write_parquet(str(path))
         finally:
             if con is not None: con.execute("SET preserve_insertion_order=false")
-    elif e.name.startswith("Polars"): q.sink_parquet(str(path))
+    elif e.kind == "polars": q.sink_parquet(str(path))
     else: raise NotImplementedError(f"Storing the predictions of a run from {e.name} is not supported: log with save_predictions=False "
                                     "(the metrics and slice metrics are stored), or write them with the engine and compare by column.")
 

@@ -206,21 +206,14 @@ def load_evaluation(predictions, # a CSV/Parquet path or a DataFrame
                    ) -> "Evaluation":
     "An Evaluation from a predictions file (CSV or Parquet) or frame; every other column becomes slicable data."
     from mlcompass.core import Evaluation
-    engine = check_engine(engine)
-    if engine != "pandas" and not isinstance(predictions, pd.DataFrame):
-        have = prediction_columns(predictions, what)
-        scores = _as_list(y_score)
-        used = {y_true, y_pred, *scores} | ({sample_weight} if sample_weight else set())
-        feats = [c for c in have if c not in used] if features is None else _as_list(features)
-        check_columns(predictions, {"y_true": y_true, "y_pred": y_pred, "y_score": scores, "sample_weight": sample_weight,
-                                    "features": feats}, what)
-        score = None if not scores else (scores[0] if len(scores) == 1 else scores)
-        return Evaluation.from_frame(_engine_source(predictions, engine), y_true=y_true, y_pred=y_pred, y_score=score,
-                                     features=list(dict.fromkeys(feats)), sample_weight=sample_weight, pos_label=pos_label, name=name)
-    df = predictions if isinstance(predictions, pd.DataFrame) else read_predictions(predictions, what)
+    in_place = check_engine(engine) != "pandas" and not isinstance(predictions, pd.DataFrame) # the engine reads the file
+    if in_place: df, columns = _engine_source(predictions, engine), prediction_columns(predictions, what)
+    else:
+        df = predictions if isinstance(predictions, pd.DataFrame) else read_predictions(predictions, what)
+        columns = list(df.columns)
     scores = _as_list(y_score)
     used = {y_true, y_pred, *scores} | ({sample_weight} if sample_weight else set())
-    feats = [c for c in df.columns if c not in used] if features is None else _as_list(features)
+    feats = [c for c in columns if c not in used] if features is None else _as_list(features)
     if not isinstance(predictions, pd.DataFrame):
         check_columns(predictions, {"y_true": y_true, "y_pred": y_pred, "y_score": scores, "sample_weight": sample_weight,
                                     "features": feats}, what)
@@ -243,7 +236,7 @@ def parse_literature(text:str, *, metric:str) -> "Literature":
 def _engine_of(ev) -> str:
     "The report engine an evaluation was loaded with."
     if not hasattr(ev, "engine"): return "pandas"
-    return "polars" if ev.engine.name.startswith("Polars") else "duckdb"
+    return "polars" if ev.engine.kind == "polars" else "duckdb"
 
 def _is_file_ref(ref) -> bool:
     p = Path(str(ref))
@@ -404,16 +397,13 @@ def _check_targets(get):
     "Build the Evaluation from the target columns alone, so label and score errors surface before the kernel starts."
     path = Path(get("predictions"))
     engine = check_engine(get("engine"))
-    if engine != "pandas": # the engine's checks, without reading the file into memory
-        try: load_evaluation(path, y_true=get("y_true"), y_pred=get("y_pred"), y_score=get("y_score"), pos_label=get("pos_label"),
-                             sample_weight=get("sample_weight"), features=[], engine=engine)
-        except (ValueError, TypeError) as e: raise ReportError(f"predictions {str(path)!r}: {_first_line(e)}") from None
-        return
-    cols = list(dict.fromkeys([get("y_true"), get("y_pred"), *_as_list(get("y_score"))] + _as_list(get("sample_weight"))))
-    try: df = pd.read_csv(path, usecols=cols) if _kind(path) == "csv" else pd.read_parquet(path, columns=cols)
-    except Exception as e: raise ReportError(ERR_UNREADABLE.format(what="predictions", path=str(path), kind=_kind(path), err=_first_line(e))) from None
-    try: load_evaluation(df, y_true=get("y_true"), y_pred=get("y_pred"), y_score=get("y_score"), pos_label=get("pos_label"),
-                         sample_weight=get("sample_weight"), features=[])
+    if engine != "pandas": source = path # the engine's checks, without reading the file into memory
+    else:
+        cols = list(dict.fromkeys([get("y_true"), get("y_pred"), *_as_list(get("y_score"))] + _as_list(get("sample_weight"))))
+        try: source = pd.read_csv(path, usecols=cols) if _kind(path) == "csv" else pd.read_parquet(path, columns=cols)
+        except Exception as e: raise ReportError(ERR_UNREADABLE.format(what="predictions", path=str(path), kind=_kind(path), err=_first_line(e))) from None
+    try: load_evaluation(source, y_true=get("y_true"), y_pred=get("y_pred"), y_score=get("y_score"), pos_label=get("pos_label"),
+                         sample_weight=get("sample_weight"), features=[], engine=engine)
     except (ValueError, TypeError) as e: raise ReportError(f"predictions {str(path)!r}: {_first_line(e)}") from None
 
 def check_params(params:dict, template:str|Path="error_analysis",

@@ -14,7 +14,7 @@ from .metrics import resolve_metrics, evaluate_groups, warn_undefined
 
 # %% auto #0
 __all__ = ['MISSING', 'OTHER', 'RESERVED', 'FeatureCodes', 'encode_feature', 'sorted_codes', 'value_codes', 'encode_features',
-           'slicings', 'predicates', 'compute_slices', 'SliceFrame']
+           'share_codes', 'slicings', 'predicates', 'compute_slices', 'SliceFrame']
 
 # %% ../nbs/04_slices.ipynb #86eb4d9e
 MISSING = "(missing)"
@@ -154,6 +154,11 @@ def encode_features(ev, by, *, bins=5, max_values:int=50) -> list:
         if key not in cache[1]: cache[1][key] = encode_feature(ev.data[b], b, bins=bb, max_values=max_values)
         out.append(cache[1][key])
     return out
+
+def share_codes(src, dst) -> None:
+    "Let `dst`, an evaluation of the same rows and data as `src`, reuse the slice codes `src` has encoded (and encode into them)."
+    cache = src.__dict__.get("_codes")
+    if cache is not None and cache[0] is src.data: dst._codes = (dst.data, cache[1])
 
 def slicings(feats:list, max_depth:int):
     "Every combination of up to `max_depth` features: (the features, a group id per example, the codes of each group)."
