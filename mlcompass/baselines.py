@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation
 from .metrics import resolve_metrics, evaluate_groups, _context, _reg_rows, _div
-from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, kish, poisson_cells
+from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, poisson_cells, settled
 
 # %% auto #0
 __all__ = ['ALL', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa', 'PreviousSystem', 'Trivial',
@@ -392,8 +392,7 @@ def _slice_table(ev, by, m, max_depth, min_support, bins, ci, n_boot, seed, smal
     kw = dict(metrics=[m], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan)
     f = ev.slices(by=by, max_depth=max_depth, min_support=min_support, small=small, bins=bins, **kw).to_frame() if by else None
     overall = ev.metrics(**kw).to_frame().iloc[0] # after the slices: an engine sums their table instead of scanning again
-    W = ev.w.sum() if ev.w is not None else ev.n
-    n_eff = kish(W, (ev.w ** 2).sum()) if ev.w is not None else ev.n
+    n_eff = ev.whole_stats().n_eff[0] # Kish's, from the weights in memory or in the engine
     row0 = {"slice": ALL, "depth": 0, "n": ev.n, "share": 1.0, "value": overall["value"],
             "low": overall.get("ci_low", np.nan), "high": overall.get("ci_high", np.nan), "too_small": n_eff < small}
     rows = [row0]
@@ -505,7 +504,7 @@ def compare(ev:Evaluation, # the model's evaluation
         out["potential_gain"] = np.maximum(out[f"gap_to_{target_name}"], 0) * out["share"]
         sl = out["slice"] != ALL
         out["rank"] = pd.array([pd.NA] * len(out), dtype="Int64")
-        out.loc[sl, "rank"] = out.loc[sl, "potential_gain"].rank(ascending=False, method="min", na_option="keep").astype("Int64")
+        out.loc[sl, "rank"] = settled(out.loc[sl, "potential_gain"]).rank(ascending=False, method="min", na_option="keep").astype("Int64")
     out["too_small"] = table["too_small"].to_numpy()
     for b, bev in previous: _add_paired(out, ev, bev, b, m, by, max_depth, bins, min_support, ci, n_boot, seed, alpha)
     return BaselineComparison(out, metric=m, baselines=baselines, target=target_name, by=by, references=pd.DataFrame(refs),

@@ -240,8 +240,14 @@ def threshold_table(ev:Evaluation, thresholds=101, # an int (evenly spaced in [0
     if isinstance(thresholds, str):
         if thresholds != "unique": raise ValueError(f"thresholds={thresholds!r} must be an int, an array of thresholds or 'unique'.")
         thr = np.unique(s)[::-1]
-    elif isinstance(thresholds, (int, np.integer)): thr = np.linspace(0, 1, int(thresholds))
-    else: thr = np.asarray(thresholds, float)
+    elif isinstance(thresholds, (int, np.integer)) and not isinstance(thresholds, bool):
+        if thresholds < 2: raise ValueError(f"thresholds={thresholds!r} must be at least 2 evenly spaced thresholds, an array of thresholds or 'unique'.")
+        thr = np.linspace(0, 1, int(thresholds))
+    else:
+        try: thr = np.asarray(thresholds, float)
+        except (TypeError, ValueError): thr = None
+        if thr is None or thr.ndim != 1 or not len(thr) or not np.isfinite(thr).all():
+            raise ValueError(f"thresholds={thresholds!r} must be an int (at least 2), an array of finite thresholds or 'unique'.")
     return _sweep(y, s, w, thr, _costs(cost))
 
 def _ev_thresholds(self, thresholds=101, *, pos_label=None, cost:dict|None=None) -> pd.DataFrame:

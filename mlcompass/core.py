@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['TASKS', 'MAX_FLOAT_CLASSES', 'MSG_LENGTHS', 'MSG_EMPTY', 'MSG_MISSING_VALUES', 'MSG_UNSEEN_PRED', 'HINT_REGRESSION',
-           'MSG_TRUE_NOT_IN_LABELS', 'MSG_MIXED_TYPES', 'MSG_TASK', 'MSG_TASK_LABELS', 'MSG_REGRESSION_NOT_NUMERIC',
-           'MSG_POS_LABEL', 'MSG_POS_LABEL_NEEDED', 'MSG_SCORE_RANGE', 'MSG_SCORE_SUM', 'MSG_SCORE_WIDTH',
-           'MSG_SCORE_REGRESSION', 'MSG_SCORE_NAN', 'MSG_WEIGHT_NEGATIVE', 'MSG_WEIGHT_NAN', 'MSG_WEIGHT_ZERO',
-           'MSG_FEATURE_MISSING', 'MSG_DATA_TYPE', 'MSG_INDEX_MISMATCH', 'MSG_2D_TARGET', 'Evaluation']
+__all__ = ['TASKS', 'MAX_FLOAT_CLASSES', 'MSG_LENGTHS', 'MSG_EMPTY', 'MSG_MISSING_VALUES', 'MSG_INFINITE', 'MSG_UNSEEN_PRED',
+           'HINT_REGRESSION', 'MSG_TRUE_NOT_IN_LABELS', 'MSG_MIXED_TYPES', 'MSG_TASK', 'MSG_TASK_LABELS',
+           'MSG_REGRESSION_NOT_NUMERIC', 'MSG_POS_LABEL', 'MSG_POS_LABEL_NEEDED', 'MSG_SCORE_RANGE', 'MSG_SCORE_SUM',
+           'MSG_SCORE_WIDTH', 'MSG_SCORE_REGRESSION', 'MSG_SCORES_CONTRADICT', 'MSG_SCORE_NAN', 'MSG_WEIGHT_NEGATIVE',
+           'MSG_WEIGHT_NAN', 'MSG_WEIGHT_ZERO', 'MSG_FEATURE_MISSING', 'MSG_DUPLICATE_COLUMNS', 'MSG_DATA_TYPE',
+           'MSG_INDEX_MISMATCH', 'MSG_2D_TARGET', 'Evaluation', 'infer_task', 'warn_contradicting_scores']
 
 # %% ../nbs/00_core.ipynb #561d68d3
 TASKS = ("binary", "multiclass", "regression")
@@ -22,6 +23,7 @@ MAX_FLOAT_CLASSES = 20 # float targets with more distinct whole values than this
 MSG_LENGTHS = "Found input variables with inconsistent numbers of samples: {lengths}. All of them must have one entry per example."
 MSG_EMPTY = "{arg} is empty: an evaluation needs at least one example."
 MSG_MISSING_VALUES = "{arg} contains {count} missing value(s) (NaN/None), first at position(s) {positions}. Remove or impute those examples first; mlcompass never drops examples silently."
+MSG_INFINITE = "{arg} contains {count} infinite value(s), first at position(s) {positions}. Remove or replace those examples first; mlcompass never drops examples silently."
 MSG_UNSEEN_PRED = "y_pred contains label(s) {extra} that appear neither in y_true nor in labels; they are counted as wrong predictions and added to the label set as {labels}.{hint}"
 HINT_REGRESSION = " If these are quantities rather than classes, pass task='regression'."
 MSG_TRUE_NOT_IN_LABELS = "y_true contains label(s) {extra} that are not in labels={labels}. Add them to labels, or pass labels=None to take the labels from the data."
@@ -35,11 +37,13 @@ MSG_SCORE_RANGE = "y_score must hold probabilities in [0, 1], but it has values 
 MSG_SCORE_SUM = "y_score rows must sum to 1 (probabilities over the labels {labels}), but {count} row(s) do not, first at position(s) {positions} (sums {sums})."
 MSG_SCORE_WIDTH = "y_score has {width} column(s) but there are {k} labels {labels}: pass one column per label, in that order{hint}."
 MSG_SCORE_REGRESSION = "y_score is only meaningful for classification; task is 'regression'."
+MSG_SCORES_CONTRADICT = ("y_score contradicts y_pred: {what}. Check {check}; ROC AUC, average precision and log loss read the scores as given.")
 MSG_SCORE_NAN = "y_score contains {count} missing value(s) (NaN/None), first at position(s) {positions}."
 MSG_WEIGHT_NEGATIVE = "sample_weight must be non-negative, but it has {count} negative value(s), first at position(s) {positions} (e.g. {example})."
 MSG_WEIGHT_NAN = "sample_weight contains {count} missing or infinite value(s), first at position(s) {positions}."
 MSG_WEIGHT_ZERO = "sample_weight sums to 0: at least one example must carry weight."
 MSG_FEATURE_MISSING = "{arg}={name!r} is not a column of {where}; available columns: {available}."
+MSG_DUPLICATE_COLUMNS = "data has more than one column named {dup}: rename them so that each column can be sliced by its name."
 MSG_DATA_TYPE = "data must be a pandas DataFrame, a dict of columns or None, not {type}."
 MSG_INDEX_MISMATCH = "{a} and {b} are pandas objects with different indexes (first difference at position {pos}: {va!r} vs {vb!r}). Align them (e.g. reset_index(drop=True)) so that rows refer to the same examples."
 MSG_2D_TARGET = "{arg} must be one-dimensional (one label per example), but has shape {shape}."
@@ -64,7 +68,17 @@ def _as_1d(x, arg):
         arr = np.asarray(x) if not isinstance(x, (list, tuple)) else np.array(x, dtype=object if any(isinstance(v, str) for v in x) else None)
     if arr.ndim == 2 and arr.shape[1] == 1: arr = arr[:, 0]
     if arr.ndim != 1: raise ValueError(MSG_2D_TARGET.format(arg=arg, shape=arr.shape))
-    return arr, index
+    return _wide_ints(arr), index
+
+def _wide_ints(arr):
+    "Narrow integers (int8, uint16, ...) as int64, so that arithmetic on labels (codes, differences) cannot overflow."
+    return arr.astype(np.int64) if arr.dtype.kind in "iu" and arr.dtype.itemsize < 8 else arr
+
+def _infinite_mask(arr):
+    "Boolean mask of infinite entries (floats, or floats among objects)."
+    if arr.dtype.kind == "f": return np.isinf(arr)
+    if arr.dtype.kind != "O": return np.zeros(len(arr), bool)
+    return np.asarray(pd.Series(arr, dtype=object).isin([np.inf, -np.inf]), dtype=bool)
 
 def _missing_mask(arr):
     "Boolean mask of NaN/None/NA entries of any dtype."
@@ -104,7 +118,7 @@ def _sorted_labels(*arrays):
 
 def _encode(arr, labels):
     "Integer codes of `arr` in `labels` (-1 where absent): a lookup table for small integer labels, hashing otherwise."
-    labs = labels.tolist()
+    labs, arr = labels.tolist(), _wide_ints(arr)
     if arr.dtype.kind in "iu" and len(arr) and all(type(v) is int for v in labs):
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo <= 4 * len(labs) + 1024:
@@ -153,6 +167,8 @@ class Evaluation:
         for arg, arr in (("y_true", yt), ("y_pred", yp)):
             miss = _missing_mask(arr)
             if miss.any(): raise ValueError(MSG_MISSING_VALUES.format(arg=arg, count=int(miss.sum()), positions=_positions(miss)))
+            inf = _infinite_mask(arr)
+            if inf.any(): raise ValueError(MSG_INFINITE.format(arg=arg, count=int(inf.sum()), positions=_positions(inf)))
         self.y_true, self.y_pred, self.n, self.name = yt, yp, len(yt), name
         # the examples' stable ids: the index of the pandas inputs (data first), else 0..n-1
         self.index = next((i for i in (idata, it, ip) if i is not None), pd.RangeIndex(len(yt)))
@@ -196,6 +212,10 @@ class Evaluation:
         self.p = p if labs is p_labs else _encode(self.y_pred, labs)
         self.pos_label, self.pos_index = _check_pos_label(pos_label, labs, self.task)
         self.proba = None if score is None else _check_scores(score, labs, self.pos_index)
+        if self.proba is not None: # per predicted label: its rows, the rows where it has the highest score, the positive scores
+            top = self.proba[np.arange(self.n), self.p] >= self.proba.max(axis=1)
+            pos = self.proba[:, self.pos_index] if self.pos_index is not None else np.zeros(self.n)
+            warn_contradicting_scores(*(np.bincount(self.p, x, len(labs)) for x in (None, top, pos)), labs, self.pos_index)
 
     @property
     def k(self) -> int|None:
@@ -223,6 +243,8 @@ def _check_data(data):
     if isinstance(data, dict): data = pd.DataFrame(data)
     elif isinstance(data, pd.Series): data = data.to_frame()
     if not isinstance(data, pd.DataFrame): raise TypeError(MSG_DATA_TYPE.format(type=type(data).__name__))
+    dup = data.columns[data.columns.duplicated()].unique().tolist()
+    if dup: raise ValueError(MSG_DUPLICATE_COLUMNS.format(dup=dup))
     return data.reset_index(drop=True), data.index
 
 def _check_aligned(pairs):
@@ -245,8 +267,22 @@ def _check_weights(w):
     return w
 
 def _infer_task(yt, yp, task, labels):
+    "The task of in-memory targets (see `infer_task`)."
+    return infer_task(_target_type(yt), _target_type(yp), task=task, labels=labels,
+                      many_values=lambda: yt.dtype.kind == "f" and yp.dtype.kind == "f" and max(len(_uniques(yt)), len(_uniques(yp))) > MAX_FLOAT_CLASSES,
+                      count_labels=lambda: len(_sorted_labels(yt, yp)))
+
+def infer_task(tt:str, # the kind of y_true: 'continuous', 'numeric-labels' or 'labels' (see `_target_type`)
+               tp:str, # the kind of y_pred
+               *,
+               task:str|None=None, # the task the user passed, if any
+               labels=None, # the labels the user passed, if any
+               many_values, # () -> whether both targets are floats and one has more than MAX_FLOAT_CLASSES distinct values
+               count_labels, # () -> the number of distinct labels in both targets
+              ) -> str:
+    """The one rule that decides the task, from a summary of the targets; in memory the summary comes from the arrays, on
+    an engine from one aggregate query, so both paths infer the same task or refuse with the same message."""
     if task is not None and task not in TASKS: raise ValueError(MSG_TASK.format(task=task, tasks=TASKS))
-    tt, tp = _target_type(yt), _target_type(yp)
     if task == "regression": return task
     if "labels" in (tt, tp) and "continuous" in (tt, tp):
         hint = "; y_pred looks like scores or probabilities: pass them as y_score= and class predictions as y_pred=" if tp == "continuous" else ""
@@ -254,13 +290,12 @@ def _infer_task(yt, yp, task, labels):
     if (tt == "labels") != (tp == "labels") and not (tt == "labels" and tp == "numeric-labels" and labels is not None):
         raise ValueError(MSG_MIXED_TYPES.format(true_type=_describe_type(tt), pred_type=_describe_type(tp), hint=""))
     if task is None and tt == "continuous": return "regression"
-    if task is None and yt.dtype.kind == "f" and yp.dtype.kind == "f" and len(_sorted_labels(yt, yp)) > MAX_FLOAT_CLASSES:
-        return "regression"
+    if task is None and many_values(): return "regression"
     if task is None and tp == "continuous":
         raise ValueError(MSG_MIXED_TYPES.format(true_type=_describe_type(tt), pred_type=_describe_type(tp),
                          hint="; y_pred looks like scores or probabilities: pass them as y_score= and class predictions as y_pred=, or task='regression'"))
     if task is not None: return task
-    k = len(labels) if labels is not None else len(_sorted_labels(yt, yp))
+    k = len(labels) if labels is not None else count_labels()
     return "binary" if k <= 2 else "multiclass"
 
 def _other_label(v):
@@ -280,6 +315,25 @@ def _check_pos_label(pos_label, labels, task):
     inferred = _infer_pos_label(labels)
     if inferred is None: raise ValueError(MSG_POS_LABEL_NEEDED.format(labels=labels.tolist()))
     return inferred, [v == inferred for v in labels.tolist()].index(True)
+
+def warn_contradicting_scores(n_pred, n_top, pos_sum, labels, pos_index, stacklevel=4):
+    """Warn when the scores contradict the predictions: per predicted label, `n_pred` rows, `n_top` of them where that label has
+    the highest score, and `pos_sum` the sum of the positive class's score. Binary: the predicted positives score lower than
+    the predicted negatives (a flipped score); multiclass: the highest score names the predicted label on fewer than half the rows."""
+    n_pred, n_top, pos_sum = (np.asarray(a, float) for a in (n_pred, n_top, pos_sum))
+    agree = n_top.sum() / n_pred.sum()
+    what = None
+    if len(labels) == 2 and pos_index is not None:
+        neg = 1 - pos_index
+        if n_pred[pos_index] and n_pred[neg] and pos_sum[pos_index] / n_pred[pos_index] < pos_sum[neg] / n_pred[neg]:
+            what = (f"the examples predicted {labels[pos_index]!r} have a lower mean score for it ({pos_sum[pos_index] / n_pred[pos_index]:.3f}) "
+                    f"than those predicted {labels[neg]!r} ({pos_sum[neg] / n_pred[neg]:.3f})")
+    elif agree < 0.5:
+        what = f"the label with the highest score is the predicted label on only {agree:.0%} of the examples"
+    if what is None: return
+    check = f"that the score columns follow the labels {list(labels)} in that order"
+    if len(labels) == 2: check = f"that a 1-d y_score is the probability of pos_label={labels[pos_index]!r}, or " + check
+    warnings.warn(MSG_SCORES_CONTRADICT.format(what=what, check=check), UserWarning, stacklevel=stacklevel)
 
 def _check_scores(score, labels, pos_index):
     "Validate probabilities and return an (n, k) matrix with one column per label."

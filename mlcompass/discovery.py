@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation
 from .slices import encode_features, SliceFrame, _check_by
-from .stats import bh_adjust, kish
+from .stats import bh_adjust, kish, check_int, check_level, check_ci
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
 
 # %% auto #0
@@ -296,6 +296,12 @@ def discover(ev:Evaluation, method:str="sliceline", *,
     if min_support is None: min_support = max(32, int(math.ceil(0.01 * ev.n)))
     if not isinstance(min_support, (int, np.integer)) or min_support < 1:
         raise ValueError(f"min_support={min_support!r} must be a positive number of examples.")
+    k, max_level, max_depth = check_int("k", k, 1), check_int("max_level", max_level, 1), check_int("max_depth", max_depth, 1)
+    alpha = check_level("alpha", alpha, closed=True)
+    if min_samples_leaf is not None: check_int("min_samples_leaf", min_samples_leaf, 1)
+    check_int("max_values", max_values, 1); check_int("max_candidates", max_candidates, 1); check_int("n_boot", n_boot, 0)
+    check_int("seed", seed, 0)
+    if ci is not None: check_ci(ci)
     if min_support > ev.n:
         raise ValueError(f"min_support={min_support} is larger than the data ({ev.n} examples): no slice can be that large.")
     if method == "tree" and hasattr(ev, "engine"):

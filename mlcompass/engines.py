@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCORE_NAN, MSG_SCORE_RANGE, MSG_SCORE_SUM,
-                            MSG_SCORE_WIDTH, MSG_SCORE_REGRESSION, MSG_WEIGHT_NAN, MSG_WEIGHT_NEGATIVE, MSG_WEIGHT_ZERO, MSG_MIXED_TYPES,
-                            MSG_REGRESSION_NOT_NUMERIC, MAX_FLOAT_CLASSES, _encode, _describe_type)
-from .stats import GroupStats, replicate_chunks, poisson_cells
-from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes, value_codes
+                            MSG_SCORE_WIDTH, MSG_SCORE_REGRESSION, MSG_WEIGHT_NAN, MSG_WEIGHT_NEGATIVE, MSG_WEIGHT_ZERO,
+                            MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE, MAX_FLOAT_CLASSES, _encode, infer_task,
+                            warn_contradicting_scores)
+from .stats import GroupStats, replicate_chunks, poisson_cells, stream
+from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes, value_codes, check_bins
 from .discovery import search_codes
 
 # %% auto #0
@@ -182,7 +183,8 @@ class Engine:
         for key, c in (("yt", self.y_true), ("yp", self.y_pred)):
             if _is_float(self.schema[c]):
                 x = self.col(c)
-                ex += [(x - x.round(0)).abs().max().alias(f"{key}_frac"), x.n_unique().alias(f"{key}_nunique")]
+                ex += [(x - x.round(0)).abs().max().alias(f"{key}_frac"), x.n_unique().alias(f"{key}_nunique"),
+                       (x.abs() == float("inf")).cast(nw.Int64).sum().alias(f"{key}_inf")]
         return self._collect(self.lf.select(*ex)).iloc[0].to_dict()
 
     def _checks_by_pair(self) -> dict:
@@ -192,7 +194,7 @@ class Engine:
         if self.weight is not None: cols[self.weight] = nw.col(self.weight)
         out = self._collect(self.lf.select(**cols).group_by("__t", "__p", drop_null_keys=False).agg(nw.len().alias("n"), *self._check_exprs()))
         out = out.rename(columns={"__t": "t", "__p": "p"})
-        self._pairs = out[["t", "p", "n"]]
+        self._pairs, self._pair_checks = out[["t", "p", "n"]], out
         chk = {"n": out["n"].sum(), "yt_null": out.loc[out["t"].isna(), "n"].sum(), "yp_null": out.loc[out["p"].isna(), "n"].sum()}
         for c in out.columns[3:]:
             chk[c] = out[c].min() if c.endswith("_min") else out[c].max() if c.endswith("_max") else out[c].sum()
@@ -209,11 +211,43 @@ class Engine:
         if len(self.score_cols) > 1:
             tot = sum((nw.col(c).cast(nw.Float64) for c in self.score_cols[1:]), nw.col(self.score_cols[0]).cast(nw.Float64))
             ex.append(((tot - 1).abs() > 1e-6).cast(nw.Int64).sum().alias("s_badsum"))
+        ex += self._agreement_exprs()
         if self.weight is not None:
             w = nw.col(self.weight).cast(nw.Float64)
             ex += [w.min().alias("w_min"), w.sum().alias("w_sum"), (w.is_null() | w.is_nan().fill_null(False) | (w.abs() == float("inf"))).cast(nw.Int64).sum().alias("w_bad"),
                    (w < 0).cast(nw.Int64).sum().alias("w_neg")]
         return ex
+
+    def _agreement_exprs(self) -> list:
+        "Per score column: its sum, and the rows where it is the highest score (1-d: score >= 0.5, and <= 0.5 for the other class)."
+        nw = _nw()
+        s = [nw.col(c).cast(nw.Float64) for c in self.score_cols]
+        ex = [x.sum().alias(f"s{i}_sum") for i, x in enumerate(s)]
+        if len(s) == 1: return ex + [(s[0] >= 0.5).cast(nw.Int64).sum().alias("s0_top"), (s[0] <= 0.5).cast(nw.Int64).sum().alias("s0_bot")]
+        for i, x in enumerate(s):
+            top = nw.lit(True)
+            for j, y in enumerate(s):
+                if j != i: top = top & (x >= y)
+            ex.append(top.cast(nw.Int64).sum().alias(f"s{i}_top"))
+        return ex
+
+    def score_agreement(self, labels, pos_index) -> tuple:
+        "Per predicted label: its rows, the rows where it has the highest score, the sum of the positive score (`core.warn_contradicting_scores`)."
+        nw = _nw()
+        rows = getattr(self, "_pair_checks", None)
+        if rows is None: # float labels: the checks had no (true, predicted) pairs
+            q = self.lf.select(p=self.col(self.y_pred), **{c: nw.col(c) for c in self.score_cols})
+            rows = self._collect(q.group_by("p", drop_null_keys=False).agg(nw.len().alias("n"), *self._agreement_exprs()))
+        k, p = len(labels), _encode(_label_values(rows["p"]), labels)
+        n = rows["n"].to_numpy(float)
+        if len(self.score_cols) == 1:
+            top = np.where(p == pos_index, rows["s0_top"], rows["s0_bot"]).astype(float)
+            pos = rows["s0_sum"].to_numpy(float)
+        else:
+            tops = rows[[f"s{i}_top" for i in range(len(self.score_cols))]].to_numpy(float)
+            top = tops[np.arange(len(rows)), p]
+            pos = rows[f"s{pos_index}_sum"].to_numpy(float) if pos_index is not None else np.zeros(len(rows))
+        return np.bincount(p, n, k), np.bincount(p, top, k), np.bincount(p, pos, k)
 
     def label_pairs(self) -> pd.DataFrame:
         "The distinct (y_true, y_pred) pairs with their counts: the labels of a classification task (one query, kept)."
@@ -264,13 +298,16 @@ def _feature_specs(engine, ev, by, bins):
         is_num = dt.is_numeric() and dt != nw.Boolean and not cat_view
         nb = bins.get(b, 5) if isinstance(bins, dict) else bins
         if not is_num: specs[b] = ("cat", None, False); continue
-        if not isinstance(nb, (int, np.integer)): specs[b] = ("bin", np.asarray(sorted(nb), float), True); continue
-        if nb < 1: raise ValueError(f"bins={nb!r} must be a positive number of bins or a list of edges.")
         x = engine.col(b).cast(nw.Float64)
+        if _is_float(dt): ex.append((x.abs() == float("inf")).cast(nw.Int64).sum().alias(f"inf|{b}"))
+        nb = check_bins(nb, b)
+        if not isinstance(nb, int): specs[b] = ("bin", nb, True); continue
         i = len(need); need.append((b, nb))
         ex += [x.n_unique().alias(f"u{i}"), x.null_count().alias(f"z{i}")]
-    if not need: return specs
+    if not ex: return specs
     r = engine._collect(engine.lf.select(*ex)).iloc[0]
+    for b in by:
+        if r.get(f"inf|{b}", 0): raise ValueError(MSG_INFINITE.format(arg=f"data column {b!r}", count=int(r[f"inf|{b}"]), positions=NOT_LOCATED))
     big = []
     for i, (b, nb) in enumerate(need):
         distinct = int(r[f"u{i}"]) - (1 if int(r[f"z{i}"]) > 0 else 0)
@@ -587,7 +624,7 @@ def _hist_reps(H, H2, fn, B, rng):
 
 def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_division="warn", test=False, total=None):
     "metrics.evaluate_groups on an engine: groups of fine-table rows."
-    from mlcompass.metrics import _check_zero_division, _context, _test_vs_rest, intervals
+    from mlcompass.metrics import _check_zero_division, _context, _test_vs_rest, intervals, left_out_counts
     engine, ft = ev.engine, ev.engine.current
     if len(gid) != len(ft): raise RuntimeError("group ids do not match the engine's current fine table")
     zero_division = _check_zero_division(zero_division)
@@ -603,7 +640,6 @@ def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_divi
         score_vs = ["logloss", "brier"]
     vs = list(REG_VARS) if ev.task == "regression" else score_vs
     ctx["rows"] = st.count
-    rng = np.random.default_rng(seed)
     hist = None
     if "ranks" in kinds:
         H, H2 = score_histograms(engine, ev, ft)
@@ -621,14 +657,15 @@ def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_divi
     reps = {}
     if (ci is not None or test) and n_boot:
         for m in metrics: # same order as in memory: sums and ranks first
-            if m.kind == "sums": reps[m.name] = _sum_reps(m, st, rest, vs, ctx, n_boot, rng)
-            elif m.kind == "ranks": reps[m.name] = (_hist_reps(hist[0], hist[1], fns[m.name], n_boot, rng), None)
-    lows, highs, support = intervals(metrics, st, ctx, {k: r[0] for k, r in reps.items()}, ci, n_boot, rng)
-    out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx, "bounds": bounds}
+            if m.kind == "sums": reps[m.name] = _sum_reps(m, st, rest, vs, ctx, n_boot, stream(seed, m.name))
+            elif m.kind == "ranks": reps[m.name] = (_hist_reps(hist[0], hist[1], fns[m.name], n_boot, stream(seed, m.name)), None)
+    lows, highs, support = intervals(metrics, st, ctx, {k: r[0] for k, r in reps.items()}, ci, n_boot, seed)
+    out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx, "bounds": bounds,
+           "left_out": left_out_counts(metrics, st.cm, ctx)}
     if test:
         m0 = metrics[0]
         pair = reps.get(m0.name) if m0.kind == "sums" else None
-        out["p_value"] = _test_vs_rest(m0, st, values, ctx, n_boot, rng, pair)
+        out["p_value"] = _test_vs_rest(m0, st, values, ctx, n_boot, seed, pair)
     return out
 
 # %% ../nbs/16_engines.ipynb #0d0bcbd4
@@ -644,8 +681,9 @@ class EngineEvaluation(Evaluation):
         chk = engine.checks()
         self.n = int(chk["n"])
         if self.n == 0: raise ValueError("y_true is empty: an evaluation needs at least one example.")
-        for arg, key in (("y_true", "yt_null"), ("y_pred", "yp_null")):
-            if chk[key]: raise ValueError(MSG_MISSING_VALUES.format(arg=arg, count=int(chk[key]), positions=NOT_LOCATED))
+        for arg, key in (("y_true", "yt"), ("y_pred", "yp")):
+            if chk[key + "_null"]: raise ValueError(MSG_MISSING_VALUES.format(arg=arg, count=int(chk[key + "_null"]), positions=NOT_LOCATED))
+            if chk.get(key + "_inf"): raise ValueError(MSG_INFINITE.format(arg=arg, count=int(chk[key + "_inf"]), positions=NOT_LOCATED))
         self._check_weights(chk)
         self.index = None
         self.w = None
@@ -662,6 +700,7 @@ class EngineEvaluation(Evaluation):
         self._init_classification(labels, pos_label, None) # the in-memory rules, on the distinct labels
         self.y_true = self.y_pred = self.t = self.p = None
         self.proba = self._check_scores(chk) if engine.score_cols else None
+        if self.proba is not None: warn_contradicting_scores(*engine.score_agreement(self.labels, self.pos_index), self.labels, self.pos_index, stacklevel=5)
 
     @property
     def is_weighted(self) -> bool: return self.engine.weight is not None
@@ -673,25 +712,14 @@ class EngineEvaluation(Evaluation):
         if not chk["w_sum"] > 0: raise ValueError(MSG_WEIGHT_ZERO)
 
     def _task(self, chk, task, labels):
-        "The in-memory inference, from the engine's answers: non-integral floats are continuous, many whole floats regression."
-        from mlcompass.core import TASKS, MSG_TASK
-        if task is not None and task not in TASKS: raise ValueError(MSG_TASK.format(task=task, tasks=TASKS))
-        cont = {k: chk.get(f"{k}_frac", 0) > 0 for k in ("yt", "yp")}
-        if task == "regression": return task
-        kind = lambda k: "continuous" if cont[k] else ("labels" if not self.engine.schema[self.engine.y_true if k == "yt" else self.engine.y_pred].is_numeric() else "numeric-labels")
-        tt, tp = kind("yt"), kind("yp")
-        if "labels" in (tt, tp) and "continuous" in (tt, tp):
-            hint = "; y_pred looks like scores or probabilities: pass them as y_score= and class predictions as y_pred=" if tp == "continuous" else ""
-            raise ValueError(MSG_MIXED_TYPES.format(true_type=_describe_type(tt), pred_type=_describe_type(tp), hint=hint))
-        if task is None and tt == "continuous": return "regression"
-        if task is None and tp == "continuous":
-            raise ValueError(MSG_MIXED_TYPES.format(true_type=_describe_type(tt), pred_type=_describe_type(tp),
-                             hint="; y_pred looks like scores or probabilities: pass them as y_score= and class predictions as y_pred=, or task='regression'"))
-        if task is None and "yt_nunique" in chk and "yp_nunique" in chk and max(chk["yt_nunique"], chk["yp_nunique"]) > MAX_FLOAT_CLASSES:
-            return "regression"
-        if task is not None: return task
-        k = len(labels) if labels is not None else len(set(self.engine.label_pairs()[["t", "p"]].stack().tolist()))
-        return "binary" if k <= 2 else "multiclass"
+        "`core.infer_task` on the engine's answers: non-integral floats are continuous, many distinct floats regression."
+        nw, schema = _nw(), self.engine.schema
+        def kind(key, col):
+            if chk.get(f"{key}_frac", 0) > 0: return "continuous"
+            return "numeric-labels" if schema[col].is_numeric() or schema[col] == nw.Boolean else "labels"
+        return infer_task(kind("yt", self.engine.y_true), kind("yp", self.engine.y_pred), task=task, labels=labels,
+                          many_values=lambda: "yt_nunique" in chk and "yp_nunique" in chk and max(chk["yt_nunique"], chk["yp_nunique"]) > MAX_FLOAT_CLASSES,
+                          count_labels=lambda: len(set(self.engine.label_pairs()[["t", "p"]].stack().tolist())))
 
     def _check_scores(self, chk):
         cols, k = self.engine.score_cols, self.k
@@ -722,7 +750,7 @@ def _engine_metrics(self, metrics=None, *, ci:float|None=0.95, n_boot:int=200, s
     ms = resolve_metrics(self, metrics)
     self.encode_features([])
     res = evaluate_fine(self, np.zeros(len(self.engine.current), np.intp), 1, ms, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division)
-    warn_undefined(res["values"], ms, zero_division, where="overall")
+    warn_undefined(res["values"], ms, zero_division, where="overall", left_out=res["left_out"])
     rows = {m.name: {"value": res["values"][m.name][0], "ci_low": res["low"].get(m.name, [np.nan])[0],
                      "ci_high": res["high"].get(m.name, [np.nan])[0]} for m in ms}
     frame = pd.DataFrame.from_dict(rows, orient="index"); frame.index.name = "metric"

@@ -8,12 +8,12 @@ import inspect, warnings
 import numpy as np
 import pandas as pd
 from .stats import (GroupStats, group_stats, wilson, two_proportion_p, diff_p, poisson_cells,
-                    replicate_chunks, percentile_ci, kish as _kish)
+                    replicate_chunks, percentile_ci, stream, check_int, check_ci, kish as _kish)
 
 # %% auto #0
 __all__ = ['METRICS', 'UndefinedMetricWarning', 'Metric', 'Proportion', 'CountMetric', 'SumMetric', 'RankMetric',
            'CallableMetric', 'Cost', 'default_metrics', 'available_metrics', 'resolve_metrics', 'evaluate_groups',
-           'intervals', 'MetricsResult', 'overall_metrics', 'warn_undefined']
+           'intervals', 'MetricsResult', 'overall_metrics', 'left_out_counts', 'warn_undefined']
 
 # %% ../nbs/03_metrics.ipynb #3adace47
 class UndefinedMetricWarning(UserWarning):
@@ -34,6 +34,9 @@ class Metric:
         self.name, self.higher_is_better, self.needs_scores, self.needs_pos = name, higher_is_better, needs_scores, needs_pos
         self.tasks, self.description = tuple(tasks), description
     def __repr__(self): return f"{type(self).__name__}({self.name!r})"
+    def left_out(self, cm, ctx):
+        "Per group, how many classes an average left out as undefined (None for metrics that are no average)."
+        return None
 
 class Proportion(Metric):
     "A ratio of two sums of confusion cells, chosen by boolean masks over the (true, pred) grid."
@@ -57,6 +60,7 @@ class CountMetric(Metric):
     def __init__(self, name, fn, **kw):
         super().__init__(name, **kw); self.fn = fn
     def value(self, cm, ctx): return self.fn(cm, ctx)
+    def left_out(self, cm, ctx): return self.fn.left_out(cm, ctx) if hasattr(self.fn, "left_out") else None
 
 class SumMetric(Metric):
     "A function of per-group sums of per-example values."
@@ -119,13 +123,23 @@ def _weighted(values, support):
         weighted = (np.where(ok, values, 0) * w).sum(axis=-1) / np.where(tot > 0, tot, 1)
     return np.where(tot > 0, weighted, _nanmean(values))
 
+def _present(cm):
+    "The classes in each group's truth or predictions (..., k): the classes scikit-learn averages over on those rows."
+    return (cm.sum(axis=-1) > 0) | (cm.sum(axis=-2) > 0)
+
 def _avg(which, average):
     i = {"precision": 0, "recall": 1, "f1": 2}[which]
     def fn(cm, ctx):
         parts = _per_class(cm, ctx["zero_division"])
         vals, support = parts[i], parts[3]
-        if average == "macro": return _nanmean(vals)
+        if average == "macro": return _nanmean(np.where(_present(cm), vals, np.nan))
         return _weighted(vals, support)
+    def left_out(cm, ctx):
+        "Per group, the classes that count but are left out of the average because their value divides by zero (NaN)."
+        parts = _per_class(cm, np.nan)
+        counts = _present(cm) if average == "macro" else parts[3] > 0
+        return (counts & np.isnan(parts[i])).sum(axis=-1)
+    fn.left_out = left_out
     return fn
 
 def _f1_pos(cm, ctx):
@@ -402,6 +416,8 @@ def evaluate_groups(ev, # the Evaluation
                     total:dict|None=None, # statistics and values of the whole data (for the test)
                    ) -> dict:
     "Values, intervals and tests of `metrics` for every group."
+    check_int("n_boot", n_boot, 0); check_int("seed", seed, 0)
+    if ci is not None: check_ci(ci)
     if getattr(ev, "engine", None) is not None: # examples in an engine: `gid` numbers rows of its fine table (mlcompass.engines)
         return ev.evaluate_groups(gid, G, metrics, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division, test=test, total=total)
     zero_division = _check_zero_division(zero_division)
@@ -414,7 +430,6 @@ def evaluate_groups(ev, # the Evaluation
         sums = _recentre(sums, gid, st)
         st.sums.update(group_stats(gid, G, w=ev.w, sums={k: sums[k] for k in ("y", "y2", "_y", "_y2")}).sums)
     ctx["rows"] = st.count
-    rng = np.random.default_rng(seed)
     values = {}
     rank_runs = {m.name: m.fn(ev, gid, G) for m in metrics if m.kind == "ranks"}
     w = ev.w if ev.w is not None else np.ones(ev.n)
@@ -425,18 +440,20 @@ def evaluate_groups(ev, # the Evaluation
         else: values[m.name] = _call_per_group(ev, gid, G, m)
     row_reps = {}
     if (ci is not None or test) and kinds & {"sums", "ranks"}:
-        row_reps = _row_bootstrap(ev, gid, G, metrics, sums, rank_runs, ctx, n_boot, rng)
-    lows, highs, support = intervals(metrics, st, ctx, row_reps, ci, n_boot, rng)
-    out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx}
+        row_reps = _row_bootstrap(ev, gid, G, metrics, sums, rank_runs, ctx, n_boot, stream(seed, "rows"))
+    lows, highs, support = intervals(metrics, st, ctx, row_reps, ci, n_boot, seed)
+    out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx,
+           "left_out": left_out_counts(metrics, st.cm, ctx)}
     if test:
         m0 = metrics[0]
         pair = (row_reps[m0.name], row_reps["__rest__" + m0.name]) if "__rest__" + m0.name in row_reps else None
-        out["p_value"] = _test_vs_rest(m0, st, values, ctx, n_boot, rng, pair)
+        out["p_value"] = _test_vs_rest(m0, st, values, ctx, n_boot, seed, pair)
     return out
 
-def intervals(metrics, st:GroupStats, ctx, reps:dict, ci, n_boot, rng):
+def intervals(metrics, st:GroupStats, ctx, reps:dict, ci, n_boot, seed):
     """Intervals per group (Wilson for proportions, Poisson draws of the cells for counts, the given replicates
-    otherwise) and the support behind each proportion; shared by the in-memory and engine passes."""
+    otherwise) and the support behind each proportion; shared by the in-memory and engine passes. Each counts metric
+    draws from its own stream (`stats.stream`), so its interval does not depend on the other metrics asked for."""
     G = len(st.count)
     lows, highs, support = {}, {}, {}
     for m in metrics: # the effective number of examples behind each proportion (Kish's when weighted)
@@ -451,7 +468,7 @@ def intervals(metrics, st:GroupStats, ctx, reps:dict, ci, n_boot, rng):
             neff = support[m.name]
             lo, hi = wilson(_div(num, den, np.nan) * neff, neff, ci)
         elif m.kind == "counts" and n_boot:
-            lo, hi, _ = percentile_ci(_cell_reps(m, st.cm, st.cm_w2, ctx, n_boot, rng), ci)
+            lo, hi, _ = percentile_ci(_cell_reps(m, st.cm, st.cm_w2, ctx, n_boot, stream(seed, m.name)), ci)
         elif m.name in reps:
             lo, hi, _ = percentile_ci(reps[m.name], ci)
         lows[m.name], highs[m.name] = lo, hi
@@ -503,7 +520,7 @@ def _row_bootstrap(ev, gid, G, metrics, sums, rank_runs, ctx, B, rng):
     reps.update({"__rest__" + k: v for k, v in rest.items()})
     return reps
 
-def _test_vs_rest(m, st, values, ctx, B, rng, rest_reps):
+def _test_vs_rest(m, st, values, ctx, B, seed, rest_reps):
     "p-value of each group against the rest of the data for metric `m`; NaN where untestable."
     G = len(st)
     if G < 2 or m.kind in ("ranks", "callable"): return np.full(G, np.nan)
@@ -519,6 +536,7 @@ def _test_vs_rest(m, st, values, ctx, B, rng, rest_reps):
     if m.kind == "counts":
         if not B: return np.full(G, np.nan)
         rest_val = m.value(rest.cm, ctx)
+        rng = stream(seed, m.name, "test")
         r1 = _cell_reps(m, st.cm, st.cm_w2, ctx, B, rng)
         r2 = _cell_reps(m, rest.cm, rest.cm_w2, ctx, B, rng)
         with warnings.catch_warnings():
@@ -576,7 +594,7 @@ def overall_metrics(ev, metrics=None, *, ci=0.95, n_boot=200, seed=0, zero_divis
     "The metrics of the whole evaluation set, with intervals."
     ms = resolve_metrics(ev, metrics)
     res = evaluate_groups(ev, np.zeros(ev.n, np.intp), 1, ms, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division)
-    warn_undefined(res["values"], ms, zero_division, where="overall")
+    warn_undefined(res["values"], ms, zero_division, where="overall", left_out=res["left_out"])
     rows = {m.name: {"value": res["values"][m.name][0],
                      "ci_low": res["low"].get(m.name, [np.nan])[0], "ci_high": res["high"].get(m.name, [np.nan])[0]}
             for m in ms}
@@ -584,14 +602,28 @@ def overall_metrics(ev, metrics=None, *, ci=0.95, n_boot=200, seed=0, zero_divis
     frame.index.name = "metric"
     return MetricsResult(frame, ci=ci, n=ev.n, name=ev.name)
 
-def warn_undefined(values, metrics, zero_division, where="groups"):
-    "One UndefinedMetricWarning naming each metric that is NaN somewhere."
+def left_out_counts(metrics, cm, ctx) -> dict:
+    "Per averaged metric, how many classes each group's average left out as undefined (see `CountMetric.left_out`)."
+    out = {}
+    for m in metrics:
+        if cm is not None:
+            c = m.left_out(cm, ctx)
+            if c is not None: out[m.name] = c
+    return out
+
+def warn_undefined(values, metrics, zero_division, where="groups", left_out=None):
+    """One UndefinedMetricWarning naming each metric that is NaN somewhere, and each average that left out classes
+    whose value divides by zero (a class never predicted leaves macro precision; scikit-learn would count it as 0)."""
     if not (isinstance(zero_division, str) and zero_division == "warn"): return
-    bad = {m.name: int(np.isnan(values[m.name]).sum()) for m in metrics if m.kind != "callable"}
-    bad = {k: v for k, v in bad.items() if v}
-    if not bad: return
     total = len(next(iter(values.values())))
-    what = ", ".join(f"{k} in {v} of {total} {where}" for k, v in bad.items()) if where != "overall" else ", ".join(bad)
-    warnings.warn(f"Undefined (e.g. division by zero, or a single class present), shown as NaN: {what}. "
-                  "Pass zero_division=0 or 1 to replace divisions by zero, or np.nan to silence this warning.",
+    count = lambda d: {k: int(v) for k, v in d.items() if v}
+    bad = count({m.name: np.isnan(values[m.name]).sum() for m in metrics if m.kind != "callable"})
+    partial = count({k: (np.asarray(v) > 0).sum() for k, v in (left_out or {}).items() if k not in bad})
+    if not bad and not partial: return
+    where_ = lambda k, v: f"{k} in {v} of {total} {where}" if where != "overall" else k
+    msg = []
+    if bad: msg.append(f"Undefined (e.g. division by zero, or a single class present), shown as NaN: {', '.join(where_(k, v) for k, v in bad.items())}.")
+    if partial: msg.append("Averaged over the classes where defined, leaving out classes whose value divides by zero (e.g. a class never "
+                           f"predicted, for precision): {', '.join(where_(k, v) for k, v in partial.items())}.")
+    warnings.warn(" ".join(msg) + " Pass zero_division=0 or 1 to replace divisions by zero, or np.nan to silence this warning.",
                   UndefinedMetricWarning, stacklevel=4)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation
 from .metrics import METRICS, resolve_metrics, default_metrics
+from .stats import settled
 
 # %% auto #0
 __all__ = ['ADVICE', 'GAP_NAMES', 'Milestones', 'milestones']
@@ -115,6 +116,7 @@ def milestones(*, train=None, # training-set performance: an Evaluation or a num
     val = lambda k: figs[k][0] if k in figs else np.nan
     gaps = {"avoidable_bias": s * (val("human-level") - val("train")), "variance": s * (val("train") - val("dev")),
             "dev_test_mismatch": s * (val("dev") - val("test"))}
+    gaps = {k: float(settled(v)) for k, v in gaps.items()} # the same gaps stated as accuracies or as error rates
     met = lambda g: None if np.isnan(g) else bool(g <= tolerance)
     ms = {"training set": met(gaps["avoidable_bias"]), "dev set": met(gaps["variance"]), "test set": met(gaps["dev_test_mismatch"]),
           "business goal": business}

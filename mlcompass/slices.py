@@ -8,17 +8,20 @@ import itertools, math, warnings
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd
-from .core import MSG_FEATURE_MISSING
-from .stats import combine_codes, bh_adjust
+from .core import MSG_FEATURE_MISSING, MSG_INFINITE, _positions
+from .stats import combine_codes, bh_adjust, check_int
 from .metrics import resolve_metrics, evaluate_groups, warn_undefined
 
 # %% auto #0
-__all__ = ['MISSING', 'OTHER', 'RESERVED', 'FeatureCodes', 'encode_feature', 'sorted_codes', 'value_codes', 'encode_features',
-           'share_codes', 'slicings', 'predicates', 'compute_slices', 'SliceFrame']
+__all__ = ['MISSING', 'OTHER', 'MSG_RESERVED_VALUE', 'RESERVED', 'METRIC_SUFFIXES', 'FeatureCodes', 'encode_feature',
+           'check_bins', 'sorted_codes', 'value_codes', 'encode_features', 'share_codes', 'slicings', 'predicates',
+           'compute_slices', 'SliceFrame']
 
 # %% ../nbs/04_slices.ipynb #86eb4d9e
 MISSING = "(missing)"
 OTHER = "(other)"
+MSG_RESERVED_VALUE = ("data column {name!r} holds the value {value!r}, which mlcompass shows for {what}: the two would share a slice. "
+                      "Rename that value first, e.g. data[{name!r}].replace({value!r}, 'missing (recorded)').")
 
 @dataclass
 class FeatureCodes:
@@ -51,16 +54,29 @@ def encode_feature(col:pd.Series, # the metadata column
                   ) -> FeatureCodes:
     "Codes, display values and predicates for one feature."
     q = _qname(name)
+    bins = check_bins(bins, name)
     missing = np.asarray(col.isna(), dtype=bool)
     is_num = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     if is_num:
         x = col.to_numpy(dtype=float, na_value=np.nan)
+        inf = np.isinf(x)
+        if inf.any(): raise ValueError(MSG_INFINITE.format(arg=f"data column {name!r}", count=int(inf.sum()), positions=_positions(inf)))
         edges = None
-        if not isinstance(bins, (int, np.integer)): edges = np.asarray(sorted(bins), float)
-        elif bins < 1: raise ValueError(f"bins={bins!r} must be a positive number of bins or a list of edges.")
+        if not isinstance(bins, int): edges = bins
         elif len(np.unique(x[~missing])) > bins: edges = np.unique(np.nanquantile(x[~missing], np.linspace(0, 1, bins + 1)))
-        if edges is not None: return _binned(name, q, x, missing, edges, user=not isinstance(bins, (int, np.integer)))
+        if edges is not None: return _binned(name, q, x, missing, edges, user=not isinstance(bins, int))
     return _categorical(col, name, q, missing, max_values)
+
+def check_bins(bins, name=None):
+    "`bins` as an int >= 1, or as sorted distinct finite edges; else a ValueError naming the value and what is accepted."
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, (bool, np.bool_)):
+        if bins >= 1: return int(bins)
+    elif isinstance(bins, (list, tuple, np.ndarray, pd.Series, pd.Index)):
+        try: edges = np.asarray(bins, dtype=float)
+        except (TypeError, ValueError): edges = None
+        if edges is not None and edges.ndim == 1 and len(edges) and np.isfinite(edges).all(): return np.unique(edges)
+    where = "" if name is None else f" (for {name!r})"
+    raise ValueError(f"bins={bins!r}{where} must be a positive number of bins or a non-empty list of finite edges, e.g. bins=5 or bins=[0, 18, 65].")
 
 def _binned(name, q, x, missing, edges, user):
     "Half-open bins [a, b), the last closed; user edges get open-ended bins outside them."
@@ -104,6 +120,8 @@ def value_codes(name, q, codes:np.ndarray, values:list, missing:np.ndarray, max_
                 stacklevel:int=2) -> FeatureCodes:
     "FeatureCodes of a categorical feature: the `max_values - 1` most frequent values kept, the others in (other), missing last."
     values = list(values)
+    for v, what in ((MISSING, "missing values"), (OTHER, "the values grouped beyond max_values")):
+        if v in values: raise ValueError(MSG_RESERVED_VALUE.format(name=name, value=v, what=what))
     preds = [f"{q} == {_lit(v)}" for v in values]
     if len(values) > max_values:
         ok = codes >= 0
@@ -123,6 +141,7 @@ def value_codes(name, q, codes:np.ndarray, values:list, missing:np.ndarray, max_
 
 # %% ../nbs/04_slices.ipynb #8b04b799
 RESERVED = {"slice", "depth", "n", "n_weighted", "share", "p_value", "too_small"}
+METRIC_SUFFIXES = ("_ci_low", "_ci_high", "_gap", "_support", "_bound") # the columns each metric adds to the slice table
 
 def _check_by(ev, by):
     if isinstance(by, str): by = [by]
@@ -136,13 +155,9 @@ def _check_by(ev, by):
     if dup: raise ValueError(f"by names a column more than once: {dup}.")
     return by
 
-def _check_int(name, v, lo):
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-        raise ValueError(f"{name}={v!r} must be an integer >= {lo}.")
-    return int(v)
-
 def encode_features(ev, by, *, bins=5, max_values:int=50) -> list:
     "FeatureCodes for each column of `by`; bins: an int, a list of edges, or {column: int or edges} (5 bins for the others)."
+    check_int("max_values", max_values, 1)
     if getattr(ev, "engine", None) is not None: return ev.encode_features(by, bins=bins, max_values=max_values) # codes of fine-table rows
     cache = ev.__dict__.get("_codes")
     if cache is None or cache[0] is not ev.data: # kept per data frame: a view with other data gets its own
@@ -176,29 +191,34 @@ def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, 
                    ci:float|None=0.95, n_boot:int=200, seed:int=0, zero_division="warn"):
     "The SliceFrame of `ev` sliced by the columns `by` (see `Evaluation.slices`)."
     by = _check_by(ev, by)
-    max_depth = min(_check_int("max_depth", max_depth, 1), len(by))
-    min_support = _check_int("min_support", min_support, 0)
-    small = _check_int("small", small, 0)
+    max_depth = min(check_int("max_depth", max_depth, 1), len(by))
+    min_support = check_int("min_support", min_support, 0)
+    small = check_int("small", small, 0)
     ms = resolve_metrics(ev, metrics)
     for m in ms:
-        if m.name in RESERVED or m.name in by or any(m.name + s in by for s in ("_ci_low", "_ci_high", "_gap")):
-            raise ValueError(f"metric name {m.name!r} collides with a column of the slice table; rename the metric or the feature.")
+        own = [c for c in (m.name, *(m.name + s for s in METRIC_SUFFIXES)) if c in by]
+        if m.name in RESERVED or own:
+            raise ValueError(f"metric name {m.name!r} collides with {f'the by column {own[0]!r}' if own else 'a column of the slice table'}: "
+                             "the slice table would hold both under one name; rename the metric or the feature.")
     clash = sorted(str(b) for b in by if b in RESERVED)
     if clash: raise ValueError(f"by column(s) {clash} collide with the slice table's own columns {sorted(RESERVED)}; rename them in data.")
     feats = encode_features(ev, by, bins=bins, max_values=max_values)
     kw = dict(ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division)
     overall = evaluate_groups(ev, np.zeros(len(feats[0].codes), np.intp), 1, ms, **kw) # one group of the rows the codes number
     total_w = overall["stats"].weight[0]
-    parts = []
+    parts, n_eff, left_out = [], [], []
     for fs, gid, keys in slicings(feats, max_depth):
         res = evaluate_groups(ev, gid, len(keys), ms, test=True, **kw)
         parts.append(_combo_frame(by, fs, keys, res, ms, overall, total_w, ci, ev.is_weighted))
+        n_eff.append(res["stats"].n_eff); left_out.append(res["left_out"])
     frame = pd.concat(parts, ignore_index=True)
-    hidden = int((frame["n"] < min_support).sum())
-    frame = frame[frame["n"] >= min_support].reset_index(drop=True)
-    warn_undefined({m.name: frame[m.name].to_numpy(float) for m in ms}, ms, zero_division, where="slices") # the slices shown
+    shown = (frame["n"] >= min_support).to_numpy()
+    hidden = int((~shown).sum())
+    frame = frame[shown].reset_index(drop=True)
+    left_out = {k: np.concatenate([lo[k] for lo in left_out])[shown] for k in left_out[0]}
+    warn_undefined({m.name: frame[m.name].to_numpy(float) for m in ms}, ms, zero_division, where="slices", left_out=left_out) # the slices shown
     frame["p_value"] = bh_adjust(frame["p_value"].to_numpy(float))
-    frame["too_small"] = frame.pop("_n_eff").to_numpy() < small
+    frame["too_small"] = np.concatenate(n_eff)[shown] < small
     ov = pd.Series({m.name: overall["values"][m.name][0] for m in ms})
     ov_ci = {m.name: (overall["low"].get(m.name, [np.nan])[0], overall["high"].get(m.name, [np.nan])[0]) for m in ms} if ci else {}
     return SliceFrame(frame, overall=ov, overall_ci=ov_ci, metrics=ms, by=by, max_depth=max_depth, ci=ci, small=small,
@@ -228,7 +248,6 @@ def _combo_frame(by, fs, keys, res, ms, overall, total_w, ci, weighted):
         if m.name in res["support"]: cols[m.name + "_support"] = res["support"][m.name]
         if m.name in res.get("bounds", {}): cols[m.name + "_bound"] = res["bounds"][m.name] # binned on an engine: the error bound
     cols["p_value"] = res["p_value"]
-    cols["_n_eff"] = st.n_eff
     return pd.DataFrame(cols)
 
 # %% ../nbs/04_slices.ipynb #0cc4859d

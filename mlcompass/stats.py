@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
+import zlib
 import numpy as np
 
 # %% auto #0
-__all__ = ['combine_codes', 'GroupStats', 'kish', 'group_stats', 'z_value', 'wilson', 'norm_sf', 'two_proportion_p', 'diff_p',
-           'bh_adjust', 'poisson_cells', 'replicate_chunks', 'percentile_ci']
+__all__ = ['DECIMALS', 'combine_codes', 'GroupStats', 'kish', 'group_stats', 'check_int', 'check_level', 'check_ci', 'settled',
+           'stream', 'z_value', 'wilson', 'norm_sf', 'two_proportion_p', 'diff_p', 'bh_adjust', 'poisson_cells',
+           'replicate_chunks', 'percentile_ci']
 
 # %% ../nbs/01_stats.ipynb #0380427a
 def combine_codes(codes:list, # one int array per feature, values in 0..card-1
@@ -107,10 +109,40 @@ def group_stats(gid:np.ndarray, # dense group id per example
         out[name] = np.bincount(gid, weights=x if w is None else x * w, minlength=G)
     return GroupStats(count, weight, weight2, cm, cm_w2, out)
 
+# %% ../nbs/01_stats.ipynb #d77e5f23
+def check_int(name:str, v, lo:int):
+    "`v` as an int when it is an integer >= `lo`; else a ValueError naming the argument, the value and what is accepted."
+    if not isinstance(v, (int, np.integer)) or isinstance(v, (bool, np.bool_)) or v < lo:
+        raise ValueError(f"{name}={v!r} must be an integer >= {lo}.")
+    return int(v)
+
+def check_level(name:str, v, *, closed:bool=False):
+    "`v` as a float in (0, 1) (or (0, 1] when `closed`): a share or a weight such as SliceLine's alpha."
+    number = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+    if not (number and 0 < v and (v <= 1 if closed else v < 1)):
+        raise ValueError(f"{name}={v!r} must be a number in (0, {'1]' if closed else '1)'}.")
+    return float(v)
+
+def check_ci(ci) -> float:
+    "A confidence level strictly between 0 and 1."
+    try: return check_level("ci", ci)
+    except ValueError: raise ValueError(f"ci={ci!r} must be a confidence level strictly between 0 and 1, e.g. 0.95.") from None
+
+DECIMALS = 9 # figures are compared and ranked after rounding to this many decimals: 1 − 0.994 ties with 0.006
+
+def settled(x):
+    "`x` rounded to `DECIMALS`, so that comparisons and ranks do not hang on float rounding (an error rate vs an accuracy)."
+    return np.round(x, DECIMALS)
+
+def stream(seed, *keys) -> np.random.Generator:
+    "An independent random stream for `seed` and `keys` (e.g. a metric's name): draws for one metric never shift another's."
+    seed = check_int("seed", seed, 0)
+    return np.random.default_rng(np.random.SeedSequence([seed, *(zlib.crc32(str(k).encode()) for k in keys)]))
+
 # %% ../nbs/01_stats.ipynb #e006d7dd
 def z_value(ci:float) -> float:
     "Two-sided standard-normal quantile for a confidence level such as 0.95."
-    if not 0 < ci < 1: raise ValueError(f"ci={ci!r} must be a confidence level strictly between 0 and 1, e.g. 0.95.")
+    check_ci(ci)
     return NormalDist().inv_cdf(0.5 + ci / 2)
 
 def wilson(successes, trials, ci:float=0.95):

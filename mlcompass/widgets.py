@@ -462,8 +462,11 @@ def with_tags(ev:Evaluation, store, *, id_column:str|None=None, prefix:str="tag:
     cols["tags"] = np.array(["|".join(recs[i]["tags"]) if i in recs and recs[i]["tags"] else UNTAGGED for i in ids], dtype=object)
     cols["tagged"] = np.array([i in recs for i in ids])
     view = copy.copy(ev)
-    clash = sorted(set(cols) & set(ev.data.columns))
-    view.data = pd.concat([ev.data.drop(columns=clash), pd.DataFrame(cols)], axis=1)
+    earlier = getattr(ev, "tag_columns", []) # columns an earlier with_tags added: replaced
+    clash = sorted(str(c) for c in set(cols) & set(ev.data.columns) if c not in earlier)
+    if clash: raise ValueError(f"with_tags would replace the data column(s) {clash}; pass another prefix= (now {prefix!r}) or rename them.")
+    view.data = pd.concat([ev.data.drop(columns=[c for c in earlier if c in ev.data.columns]), pd.DataFrame(cols)], axis=1)
+    view.tag_columns = list(cols)
     return view
 
 Evaluation.with_tags = with_tags

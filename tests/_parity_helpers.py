@@ -55,8 +55,12 @@ def sk_classification(yt, yp, w, labels, pos_label, zd, task):
     acc = quiet(skm.accuracy_score, yt, yp, sample_weight=w)
     out["accuracy"], out["error_rate"] = acc, 1 - acc
     out["balanced_accuracy"] = quiet(skm.balanced_accuracy_score, yt, yp, sample_weight=w)
+    # averages run over the classes present on these rows (scikit-learn's default labels), a class being present when
+    # it carries weight in the truth or the predictions: a zero-weight example does not make its class count
+    ww = np.ones(len(yt)) if w is None else np.asarray(w, float)
+    present = [c for c in labels if ww[(np.asarray(yt) == c) | (np.asarray(yp) == c)].sum() > 0] or labels
     for avg in ("macro", "weighted", "micro"):
-        p, r, f, _ = quiet(skm.precision_recall_fscore_support, yt, yp, labels=labels, average=avg,
+        p, r, f, _ = quiet(skm.precision_recall_fscore_support, yt, yp, labels=present, average=avg,
                            zero_division=zd, sample_weight=w)
         out[f"precision_{avg}"], out[f"recall_{avg}"], out[f"f1_{avg}"] = p, r, f
     # scikit-learn's weighted average with zero_division=np.nan drops the NaN classes and, when the classes left all

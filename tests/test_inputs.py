@@ -230,3 +230,43 @@ def test_label_types_ints_strings_booleans_categoricals():
     assert ev.metrics(["precision"], ci=None)["precision"] == pytest.approx(2 / 3)
     ev = mc.Evaluation(pd.Series(["b", "a"], dtype="str"), pd.Series(["a", "a"], dtype="str"), pos_label="a")
     assert ev.labels.tolist() == ["a", "b"] and ev.metrics(["recall"], ci=None)["recall"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def small_ev():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    s = np.clip(y * .4 + rng.random(200) * .6, 0, 1)
+    return mc.Evaluation(y, (s > .5).astype(int), y_score=s, data={"g": rng.choice(list("abc"), 200), "x": rng.normal(size=200)})
+
+
+BAD_ARGUMENTS = [
+    ("discover", dict(k=0), "k=0 must be an integer >= 1."),
+    ("discover", dict(k=-1), "k=-1 must be an integer >= 1."),
+    ("discover", dict(max_level=0), "max_level=0 must be an integer >= 1."),
+    ("discover", dict(alpha=0), "alpha=0 must be a number in (0, 1]."),
+    ("discover", dict(alpha=1.5), "alpha=1.5 must be a number in (0, 1]."),
+    ("discover", dict(method="tree", max_depth=0), "max_depth=0 must be an integer >= 1."),
+    ("discover", dict(max_values=0), "max_values=0 must be an integer >= 1."),
+    ("discover", dict(seed="abc"), "seed='abc' must be an integer >= 0."),
+    ("slices", dict(by="g", n_boot=-1), "n_boot=-1 must be an integer >= 0."),
+    ("slices", dict(by="g", seed="abc"), "seed='abc' must be an integer >= 0."),
+    ("slices", dict(by="g", max_values=0), "max_values=0 must be an integer >= 1."),
+    ("slices", dict(by="g", ci=2), "ci=2 must be a confidence level strictly between 0 and 1, e.g. 0.95."),
+    ("slices", dict(by="x", bins=[]), "bins=[] (for 'x') must be a positive number of bins or a non-empty list of finite edges"),
+    ("metrics", dict(n_boot=-5), "n_boot=-5 must be an integer >= 0."),
+    ("thresholds", dict(thresholds=-5), "thresholds=-5 must be at least 2 evenly spaced thresholds"),
+    ("thresholds", dict(thresholds=[0.5, np.nan]), "must be an int (at least 2), an array of finite thresholds or 'unique'."),
+]
+
+
+@pytest.mark.parametrize("method, kw, message", BAD_ARGUMENTS, ids=[f"{m}-{list(kw.items())[-1]}" for m, kw, _ in BAD_ARGUMENTS])
+def test_bad_arguments_name_the_argument_the_value_and_what_is_accepted(small_ev, method, kw, message):
+    with raises(ValueError, message):
+        getattr(small_ev, method)(**kw)
+
+
+def test_duplicate_data_columns_are_refused():
+    data = pd.DataFrame([[1, 2, 3], [4, 5, 6]], columns=["a", "b", "a"])
+    with raises(ValueError, core.MSG_DUPLICATE_COLUMNS.format(dup=["a"])):
+        mc.Evaluation([0, 1], [0, 1], data=data)

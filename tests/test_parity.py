@@ -5,7 +5,8 @@ slice's predicates hold, and the two are compared (NaN == NaN).  Reference conve
 
 * mlcompass's `zero_division="warn"` gives NaN; the scikit-learn equivalent is `zero_division=np.nan` (both
   sides then ignore NaN classes in macro/weighted averages).  With 0 or 1 the reference is scikit-learn with
-  the same `zero_division` and `labels=ev.labels`.
+  the same `zero_division`.  Averages run over the classes present in the slice (in its truth or predictions, with
+  weight), as scikit-learn's default labels do on those rows; per-class figures use `labels=ev.labels`.
 * scikit-learn refuses a slice whose weights are all zero ("Sample weights must contain at least one non-zero
   number"); mlcompass returns NaN there (0/0).  Those slices are checked for NaN, not compared.
 * Where scikit-learn gives a number for a figure mlcompass deliberately leaves undefined (average precision
