@@ -84,6 +84,7 @@ def bench(*args):
     sh(BIN / "python", "bench/bench_discovery.py")
     sh(BIN / "python", "bench/bench_widgets.py")
     sh(BIN / "python", "bench/bench_engines.py")
+    sh(BIN / "python", "bench/bench_guards.py", "--json", "bench/results_guards.json")
 
 
 TASKS = {"setup": setup, "example": example, "test": test, "bench": bench}

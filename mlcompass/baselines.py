@@ -10,6 +10,7 @@ import pandas as pd
 from .core import Evaluation
 from .metrics import resolve_metrics, evaluate_groups, _context, _reg_rows, _div
 from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, poisson_cells, settled
+from .slices import encode_features, check_slice_budget, MAX_SLICES
 
 # %% auto #0
 __all__ = ['ALL', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa', 'PreviousSystem', 'Trivial',
@@ -442,6 +443,7 @@ def compare(ev:Evaluation, # the model's evaluation
             dataset:str|None=None, # the evaluation set's name: literature figures on another data set are flagged
             model_costs:dict|None=None, # the model's latency_ms / size_mb / cost_per_prediction
             ci:float=0.95, n_boot:int=200, seed:int=0, alpha:float=0.05,
+            max_slices:int=MAX_SLICES, # refuse (at once, with the count) a comparison of more slices than this
            ) -> "BaselineComparison":
     "Compare the model with its baselines, overall and per slice, and rank the slices by potential gain."
     from mlcompass.metrics import default_metrics
@@ -460,6 +462,7 @@ def compare(ev:Evaluation, # the model's evaluation
     if dup: raise ValueError(f"baseline names must be unique; repeated: {dup}. Pass name= to tell them apart.")
     clash = sorted(set(names) & {"model", "slice", "n", "share", "rank", "potential_gain"})
     if clash: raise ValueError(f"baseline name(s) {clash} collide with the comparison's own columns; pass another name=.")
+    if by: check_slice_budget(encode_features(ev, by, bins=bins), min(max_depth, len(by)), max_slices)
     kw = dict(max_depth=max_depth, min_support=min_support, bins=bins, ci=ci, n_boot=n_boot, seed=seed, small=small)
     table = _slice_table(ev, by, m, **kw)
     out = table[["slice", "depth"] + by + ["n", "share"]].copy()

@@ -212,10 +212,11 @@ class Evaluation:
         self.p = p if labs is p_labs else _encode(self.y_pred, labs)
         self.pos_label, self.pos_index = _check_pos_label(pos_label, labs, self.task)
         self.proba = None if score is None else _check_scores(score, labs, self.pos_index)
-        if self.proba is not None: # per predicted label: its rows, the rows where it has the highest score, the positive scores
-            top = self.proba[np.arange(self.n), self.p] >= self.proba.max(axis=1)
-            pos = self.proba[:, self.pos_index] if self.pos_index is not None else np.zeros(self.n)
-            warn_contradicting_scores(*(np.bincount(self.p, x, len(labs)) for x in (None, top, pos)), labs, self.pos_index)
+        if self.proba is not None: # per label: rows predicted it, those of them giving it the highest score, rows giving it the highest score
+            top = self.proba >= self.proba.max(axis=1, keepdims=True)
+            k = len(labs)
+            warn_contradicting_scores(np.bincount(self.p, None, k), np.bincount(self.p, top[np.arange(self.n), self.p], k), top.sum(axis=0),
+                                      labs, self.pos_index)
 
     @property
     def k(self) -> int|None:
@@ -316,21 +317,17 @@ def _check_pos_label(pos_label, labels, task):
     if inferred is None: raise ValueError(MSG_POS_LABEL_NEEDED.format(labels=labels.tolist()))
     return inferred, [v == inferred for v in labels.tolist()].index(True)
 
-def warn_contradicting_scores(n_pred, n_top, pos_sum, labels, pos_index, stacklevel=4):
-    """Warn when the scores contradict the predictions: per predicted label, `n_pred` rows, `n_top` of them where that label has
-    the highest score, and `pos_sum` the sum of the positive class's score. Binary: the predicted positives score lower than
-    the predicted negatives (a flipped score); multiclass: the highest score names the predicted label on fewer than half the rows."""
-    n_pred, n_top, pos_sum = (np.asarray(a, float) for a in (n_pred, n_top, pos_sum))
-    agree = n_top.sum() / n_pred.sum()
-    what = None
-    if len(labels) == 2 and pos_index is not None:
-        neg = 1 - pos_index
-        if n_pred[pos_index] and n_pred[neg] and pos_sum[pos_index] / n_pred[pos_index] < pos_sum[neg] / n_pred[neg]:
-            what = (f"the examples predicted {labels[pos_index]!r} have a lower mean score for it ({pos_sum[pos_index] / n_pred[pos_index]:.3f}) "
-                    f"than those predicted {labels[neg]!r} ({pos_sum[neg] / n_pred[neg]:.3f})")
-    elif agree < 0.5:
-        what = f"the label with the highest score is the predicted label on only {agree:.0%} of the examples"
-    if what is None: return
+def warn_contradicting_scores(n_pred, n_agree, n_top, labels, pos_index, stacklevel=4):
+    """Warn when the scores contradict the predictions. Per label: `n_pred` rows predicted it, `n_agree` of them give it the
+    highest score, and `n_top` rows in all give it the highest score (ties count for each label). Scores unrelated to the
+    predictions would agree on about Σ share predicted × share top of the rows; a flipped or permuted score agrees far less
+    often: the warning comes when the agreement is below half of that chance level."""
+    n_pred, n_agree, n_top = (np.asarray(a, float) for a in (n_pred, n_agree, n_top))
+    n = n_pred.sum()
+    agree, chance = n_agree.sum() / n, (n_pred / n * n_top / n).sum()
+    if not agree < chance / 2: return
+    what = (f"the label with the highest score is the predicted label on {agree:.0%} of the examples, where scores unrelated to "
+            f"the predictions would agree on about {chance:.0%}")
     check = f"that the score columns follow the labels {list(labels)} in that order"
     if len(labels) == 2: check = f"that a 1-d y_score is the probability of pos_label={labels[pos_index]!r}, or " + check
     warnings.warn(MSG_SCORES_CONTRADICT.format(what=what, check=check), UserWarning, stacklevel=stacklevel)

@@ -13,20 +13,21 @@ from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCOR
                             MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE, MAX_FLOAT_CLASSES, _encode, infer_task,
                             warn_contradicting_scores)
 from .stats import GroupStats, replicate_chunks, poisson_cells, stream
+from .metrics import (SCORE_BINS, binned_auc, binned_ap, gaussian_replicates, cross_names, moment_dicts, sum_reps, hist_reps,
+                               SUMS_METHOD, HIST_METHOD)
 from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes, value_codes, check_bins
 from .discovery import search_codes
 
 # %% auto #0
-__all__ = ['SCORE_BINS', 'NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_UNSUPPORTED',
+__all__ = ['NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_UNSUPPORTED',
            'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID', 'VALUE_COUNTS_MAX', 'REG_VARS', 'MSG_ENGINE_PREVIOUS',
            'MSG_ENGINE_PAIRED', 'PAIRED_REG_VARS', 'MSG_ENGINE_ERRORS', 'duckdb_connection', 'is_engine_frame',
            'engine_frame', 'FineTable', 'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums',
-           'score_histograms', 'binned_auc', 'binned_ap', 'gaussian_replicates', 'evaluate_fine', 'EngineScores',
-           'EngineEvaluation', 'examples', 'to_evaluation', 'previous_evaluation', 'trivial_evaluation', 'joint_table',
-           'joint_moments', 'paired_groups', 'discovery_sums', 'write_predictions', 'engine_evaluation']
+           'score_histograms', 'evaluate_fine', 'EngineScores', 'EngineEvaluation', 'examples', 'to_evaluation',
+           'previous_evaluation', 'trivial_evaluation', 'joint_table', 'joint_moments', 'paired_groups',
+           'discovery_sums', 'write_predictions', 'engine_evaluation']
 
 # %% ../nbs/16_engines.ipynb #e0ade779
-SCORE_BINS = 1000 # score histogram bins per class for ROC AUC and average precision on engines
 NOT_LOCATED = "(not located: the data is in an engine)"
 MSG_FRAME_TYPE = ("df must be a pandas DataFrame, a Polars DataFrame or LazyFrame, a PyArrow Table, a DuckDB relation, "
                   "a PySpark DataFrame or a path to Parquet file(s), not {type}.")
@@ -219,11 +220,11 @@ class Engine:
         return ex
 
     def _agreement_exprs(self) -> list:
-        "Per score column: its sum, and the rows where it is the highest score (1-d: score >= 0.5, and <= 0.5 for the other class)."
+        "Per score column, the rows where it is the highest score (1-d: score >= 0.5, and <= 0.5 for the other class)."
         nw = _nw()
         s = [nw.col(c).cast(nw.Float64) for c in self.score_cols]
-        ex = [x.sum().alias(f"s{i}_sum") for i, x in enumerate(s)]
-        if len(s) == 1: return ex + [(s[0] >= 0.5).cast(nw.Int64).sum().alias("s0_top"), (s[0] <= 0.5).cast(nw.Int64).sum().alias("s0_bot")]
+        ex = []
+        if len(s) == 1: return [(s[0] >= 0.5).cast(nw.Int64).sum().alias("s0_top"), (s[0] <= 0.5).cast(nw.Int64).sum().alias("s0_bot")]
         for i, x in enumerate(s):
             top = nw.lit(True)
             for j, y in enumerate(s):
@@ -232,22 +233,17 @@ class Engine:
         return ex
 
     def score_agreement(self, labels, pos_index) -> tuple:
-        "Per predicted label: its rows, the rows where it has the highest score, the sum of the positive score (`core.warn_contradicting_scores`)."
+        "Per label: rows predicted it, those of them giving it the highest score, rows giving it the highest score (`core.warn_contradicting_scores`)."
         nw = _nw()
         rows = getattr(self, "_pair_checks", None)
         if rows is None: # float labels: the checks had no (true, predicted) pairs
             q = self.lf.select(p=self.col(self.y_pred), **{c: nw.col(c) for c in self.score_cols})
             rows = self._collect(q.group_by("p", drop_null_keys=False).agg(nw.len().alias("n"), *self._agreement_exprs()))
         k, p = len(labels), _encode(_label_values(rows["p"]), labels)
-        n = rows["n"].to_numpy(float)
-        if len(self.score_cols) == 1:
-            top = np.where(p == pos_index, rows["s0_top"], rows["s0_bot"]).astype(float)
-            pos = rows["s0_sum"].to_numpy(float)
-        else:
-            tops = rows[[f"s{i}_top" for i in range(len(self.score_cols))]].to_numpy(float)
-            top = tops[np.arange(len(rows)), p]
-            pos = rows[f"s{pos_index}_sum"].to_numpy(float) if pos_index is not None else np.zeros(len(rows))
-        return np.bincount(p, n, k), np.bincount(p, top, k), np.bincount(p, pos, k)
+        if len(self.score_cols) == 1: # the positive label is top where s >= 0.5, the other where s <= 0.5
+            tops = np.zeros((len(rows), 2)); tops[:, pos_index], tops[:, 1 - pos_index] = rows["s0_top"], rows["s0_bot"]
+        else: tops = rows[[f"s{i}_top" for i in range(len(self.score_cols))]].to_numpy(float)
+        return np.bincount(p, rows["n"].to_numpy(float), k), np.bincount(p, tops[np.arange(len(rows)), p], k), tops.sum(axis=0)
 
     def label_pairs(self) -> pd.DataFrame:
         "The distinct (y_true, y_pred) pairs with their counts: the labels of a classification task (one query, kept)."
@@ -365,8 +361,6 @@ def _fine_codes(name, spec, keys:pd.Series, counts:np.ndarray, max_values:int) -
 # %% ../nbs/16_engines.ipynb #bc7642d5
 REG_VARS = ("e", "e2", "ae", "y", "y2")
 
-def _cross_names(vs): return [(a, b) for i, a in enumerate(vs) for b in vs[i:]]
-
 def _fine_query(engine, by, specs, classification, ybar=None):
     "The lazy group-by of the finest table and the names of its key columns."
     nw = _nw()
@@ -397,7 +391,7 @@ def _with_moments(q, vs, weighted):
     for v in vs:
         if weighted: ex[f"__s_{v}"] = nw.col(f"__{v}") * nw.col("__w")
         aggs.append(nw.col(f"__s_{v}" if weighted else f"__{v}").sum().alias(f"__s_{v}"))
-    for a, b in _cross_names(["1"] + vs):
+    for a, b in cross_names(["1"] + vs):
         xa = nw.lit(1.0) if a == "1" else nw.col(f"__{a}")
         xb = nw.lit(1.0) if b == "1" else nw.col(f"__{b}")
         if a == b == "1": continue # Σw² is __w2 (or the count)
@@ -548,80 +542,7 @@ def score_histograms(engine, ev, ft):
     ft.extras["hist"] = (H, H2)
     return H, H2
 
-# %% ../nbs/16_engines.ipynb #217b1db8
-def binned_auc(H):
-    "ROC AUC and its error bound from histograms H (..., 2, bins): [..., 0] negatives, [..., 1] positives, ascending score."
-    N, P = H[..., 0, :], H[..., 1, :]
-    below = np.cumsum(N, axis=-1) - N
-    Pt, Nt = P.sum(-1), N.sum(-1)
-    ok = (Pt > 0) & (Nt > 0)
-    den = np.where(ok, Pt * Nt, 1)
-    auc = np.where(ok, (P * (below + 0.5 * N)).sum(-1) / den, np.nan)
-    return auc, np.where(ok, (P * N).sum(-1) / (2 * den), np.nan)
-
-def binned_ap(H):
-    "Average precision and its error bound from histograms H (..., 2, bins), thresholds at the bin edges."
-    N, P = H[..., 0, ::-1], H[..., 1, ::-1]
-    tp, allp = np.cumsum(P, axis=-1), np.cumsum(P + N, axis=-1)
-    Pt = P.sum(-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        end = np.where(allp > 0, tp / np.where(allp > 0, allp, 1), 0.0)
-        tpb, allb = tp - P, allp - P - N
-        lo = np.where(allp > 0, tpb / np.where(allp > 0, allp, 1), 0.0)
-        hi = np.where(allb + P > 0, (tpb + P) / np.where(allb + P > 0, allb + P, 1), 0.0)
-        ap = np.where(Pt > 0, (P * end).sum(-1) / np.where(Pt > 0, Pt, 1), np.nan)
-        bound = np.where(Pt > 0, (P * np.maximum(hi - end, end - lo)).sum(-1) / np.where(Pt > 0, Pt, 1), np.nan)
-    return ap, bound
-
-# %% ../nbs/16_engines.ipynb #c2f57882
-def gaussian_replicates(S:dict, # name -> (G,) sums, and 'W' the total weight
-                        C:dict, # (a, b) -> (G,) cross products Σw²·xa·xb, '1' the constant
-                        names:list, # the summed quantities, in order ('1' first)
-                        B:int, rng) -> dict:
-    "B replicates (B, G) of each sum, drawn from N(S, C) per group."
-    m, G = len(names), len(S[names[0]])
-    mean = np.stack([S[a] for a in names], axis=-1) # (G, m)
-    cov = np.empty((G, m, m))
-    for i, a in enumerate(names):
-        for j, b in enumerate(names[i:], i):
-            cov[:, i, j] = cov[:, j, i] = C[(a, b)]
-    lam, V = np.linalg.eigh(cov)
-    root = V * np.sqrt(np.clip(lam, 0, None))[:, None, :] # (G, m, m): cov = root rootᵀ
-    z = rng.standard_normal((B, G, m))
-    draws = mean[None] + np.einsum("gij,bgj->bgi", root, z)
-    return {a: draws[..., i] for i, a in enumerate(names)}
-
 # %% ../nbs/16_engines.ipynb #1e22b91f
-def _moment_dicts(sums, weight, weight2, vs):
-    "The sums S (with '1' the weight) and cross products C of the quantities `vs`, from the fine statistics."
-    S = {"1": weight, **{v: sums[v] for v in vs}}
-    C = {}
-    for a, b in _cross_names(["1"] + list(vs)):
-        C[(a, b)] = weight2 if a == b == "1" else sums[f"c_{a}_{b}"]
-    return S, C
-
-def _sum_reps(m, st, rest, vs, ctx, B, rng):
-    "Replicates (B, G) of a sums metric for the groups and for the rest of the data."
-    out = []
-    for s in (st, rest):
-        S, C = _moment_dicts(s.sums, s.weight, s.weight2, vs)
-        R = gaussian_replicates(S, C, ["1"] + list(vs), B, rng)
-        W = R.pop("1")
-        if "e" in R: R["over"], R["under"] = (R["ae"] + R["e"]) / 2, (R["ae"] - R["e"]) / 2
-        rows = np.broadcast_to(s.count, W.shape)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(m.value(R, W, dict(ctx, rows=rows)))
-    return out
-
-def _hist_reps(H, H2, fn, B, rng):
-    "Replicates (B, G) of a binned rank metric by Poisson draws of the histogram cells (one-vs-rest mean over classes)."
-    G = H.shape[0]
-    out = np.empty((B, G))
-    for a, b in replicate_chunks(B, H.size):
-        R = poisson_cells(H, H2, b - a, rng)
-        out[a:b] = fn(R)[0].mean(axis=-1) if H.shape[1] > 1 else fn(R)[0][..., 0]
-    return out
-
 def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_division="warn", test=False, total=None):
     "metrics.evaluate_groups on an engine: groups of fine-table rows."
     from mlcompass.metrics import _check_zero_division, _context, _test_vs_rest, intervals, left_out_counts
@@ -657,11 +578,12 @@ def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_divi
     reps = {}
     if (ci is not None or test) and n_boot:
         for m in metrics: # same order as in memory: sums and ranks first
-            if m.kind == "sums": reps[m.name] = _sum_reps(m, st, rest, vs, ctx, n_boot, stream(seed, m.name))
-            elif m.kind == "ranks": reps[m.name] = (_hist_reps(hist[0], hist[1], fns[m.name], n_boot, stream(seed, m.name)), None)
+            if m.kind == "sums": reps[m.name] = sum_reps(m, st, rest, vs, ctx, n_boot, stream(seed, m.name))
+            elif m.kind == "ranks": reps[m.name] = (hist_reps(hist[0], hist[1], fns[m.name], n_boot, stream(seed, m.name)), None)
     lows, highs, support = intervals(metrics, st, ctx, {k: r[0] for k, r in reps.items()}, ci, n_boot, seed)
     out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx, "bounds": bounds,
-           "left_out": left_out_counts(metrics, st.cm, ctx)}
+           "left_out": left_out_counts(metrics, st.cm, ctx),
+           "methods": {m.name: SUMS_METHOD if m.kind == "sums" else HIST_METHOD + ", around the binned value" for m in metrics if m.name in reps}}
     if test:
         m0 = metrics[0]
         pair = reps.get(m0.name) if m0.kind == "sums" else None
@@ -755,7 +677,7 @@ def _engine_metrics(self, metrics=None, *, ci:float|None=0.95, n_boot:int=200, s
                      "ci_high": res["high"].get(m.name, [np.nan])[0]} for m in ms}
     frame = pd.DataFrame.from_dict(rows, orient="index"); frame.index.name = "metric"
     for m, b in res["bounds"].items(): frame.loc[m, "bound"] = b[0]
-    return MetricsResult(frame, ci=ci, n=self.n, name=self.name)
+    return MetricsResult(frame, ci=ci, n=self.n, name=self.name, methods=res["methods"])
 
 def _engine_whole_stats(self) -> GroupStats:
     "The whole set's statistics, summed from the cached whole-set table (no query when a finer table is known)."
@@ -1049,7 +971,7 @@ def _paired_sums(m, ctx, st, *, ci, n_boot, rng) -> dict:
         with np.errstate(invalid="ignore", divide="ignore"):
             return m.value(d, W, dict(ctx, rows=np.broadcast_to(st.count, np.shape(W))))
     diff = side(st.sums, st.weight, "a") - side(st.sums, st.weight, "b")
-    S, C = _moment_dicts(st.sums, st.weight, st.weight2, PAIRED_REG_VARS)
+    S, C = moment_dicts(st.sums, st.weight, st.weight2, PAIRED_REG_VARS)
     R = gaussian_replicates(S, C, ["1", *PAIRED_REG_VARS], n_boot, rng)
     reps = side(R, R["1"], "a") - side(R, R["1"], "b")
     lo, hi, sd = percentile_ci(reps, ci)

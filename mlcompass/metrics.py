@@ -11,9 +11,11 @@ from .stats import (GroupStats, group_stats, wilson, two_proportion_p, diff_p, p
                     replicate_chunks, percentile_ci, stream, check_int, check_ci, kish as _kish)
 
 # %% auto #0
-__all__ = ['METRICS', 'UndefinedMetricWarning', 'Metric', 'Proportion', 'CountMetric', 'SumMetric', 'RankMetric',
-           'CallableMetric', 'Cost', 'default_metrics', 'available_metrics', 'resolve_metrics', 'evaluate_groups',
-           'intervals', 'MetricsResult', 'overall_metrics', 'left_out_counts', 'warn_undefined']
+__all__ = ['METRICS', 'SCORE_BINS', 'ROW_BOOTSTRAP_MAX', 'HIST_CELLS', 'HIST_METHOD', 'SUMS_METHOD', 'UndefinedMetricWarning',
+           'Metric', 'Proportion', 'CountMetric', 'SumMetric', 'RankMetric', 'CallableMetric', 'Cost',
+           'default_metrics', 'available_metrics', 'resolve_metrics', 'left_out_counts', 'evaluate_groups', 'intervals',
+           'binned_auc', 'binned_ap', 'gaussian_replicates', 'cross_names', 'moment_dicts', 'sum_reps', 'hist_reps',
+           'method_notes', 'MetricsResult', 'overall_metrics', 'warn_undefined']
 
 # %% ../nbs/03_metrics.ipynb #3adace47
 class UndefinedMetricWarning(UserWarning):
@@ -388,6 +390,15 @@ def _context(ev, metrics, zero_division):
         if isinstance(m, Cost) and m.kind == "counts": ctx["cost"][m.name] = m.cost_matrix(ev.labels)
     return ctx
 
+def left_out_counts(metrics, cm, ctx) -> dict:
+    "Per averaged metric, how many classes each group's average left out as undefined (see `CountMetric.left_out`)."
+    out = {}
+    for m in metrics:
+        if cm is not None:
+            c = m.left_out(cm, ctx)
+            if c is not None: out[m.name] = c
+    return out
+
 def _row_sums(ev, metrics):
     sums = {}
     for m in metrics:
@@ -438,12 +449,13 @@ def evaluate_groups(ev, # the Evaluation
         elif m.kind == "sums": values[m.name] = m.value(st.sums, st.weight, ctx)
         elif m.kind == "ranks": values[m.name] = rank_runs[m.name](w)
         else: values[m.name] = _call_per_group(ev, gid, G, m)
-    row_reps = {}
+    row_reps, methods = {}, {}
     if (ci is not None or test) and kinds & {"sums", "ranks"}:
-        row_reps = _row_bootstrap(ev, gid, G, metrics, sums, rank_runs, ctx, n_boot, stream(seed, "rows"))
+        if ev.n > ROW_BOOTSTRAP_MAX: row_reps, methods = _moment_reps(ev, gid, G, metrics, st, values, ctx, n_boot, seed)
+        else: row_reps = _row_bootstrap(ev, gid, G, metrics, sums, rank_runs, ctx, n_boot, stream(seed, "rows"))
     lows, highs, support = intervals(metrics, st, ctx, row_reps, ci, n_boot, seed)
     out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx,
-           "left_out": left_out_counts(metrics, st.cm, ctx)}
+           "left_out": left_out_counts(metrics, st.cm, ctx), "methods": methods}
     if test:
         m0 = metrics[0]
         pair = (row_reps[m0.name], row_reps["__rest__" + m0.name]) if "__rest__" + m0.name in row_reps else None
@@ -551,11 +563,147 @@ def _test_vs_rest(m, st, values, ctx, B, seed, rest_reps):
         sd = np.nanstd(group_reps - other_reps, axis=0, ddof=1)
     return diff_p(values[m.name] - rest_val, sd)
 
+# %% ../nbs/03_metrics.ipynb #3fe86c40
+def binned_auc(H):
+    "ROC AUC and its error bound from histograms H (..., 2, bins): [..., 0] negatives, [..., 1] positives, ascending score."
+    N, P = H[..., 0, :], H[..., 1, :]
+    below = np.cumsum(N, axis=-1) - N
+    Pt, Nt = P.sum(-1), N.sum(-1)
+    ok = (Pt > 0) & (Nt > 0)
+    den = np.where(ok, Pt * Nt, 1)
+    auc = np.where(ok, (P * (below + 0.5 * N)).sum(-1) / den, np.nan)
+    return auc, np.where(ok, (P * N).sum(-1) / (2 * den), np.nan)
+
+def binned_ap(H):
+    "Average precision and its error bound from histograms H (..., 2, bins), thresholds at the bin edges."
+    N, P = H[..., 0, ::-1], H[..., 1, ::-1]
+    tp, allp = np.cumsum(P, axis=-1), np.cumsum(P + N, axis=-1)
+    Pt = P.sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        end = np.where(allp > 0, tp / np.where(allp > 0, allp, 1), 0.0)
+        tpb, allb = tp - P, allp - P - N
+        lo = np.where(allp > 0, tpb / np.where(allp > 0, allp, 1), 0.0)
+        hi = np.where(allb + P > 0, (tpb + P) / np.where(allb + P > 0, allb + P, 1), 0.0)
+        ap = np.where(Pt > 0, (P * end).sum(-1) / np.where(Pt > 0, Pt, 1), np.nan)
+        bound = np.where(Pt > 0, (P * np.maximum(hi - end, end - lo)).sum(-1) / np.where(Pt > 0, Pt, 1), np.nan)
+    return ap, bound
+
+# %% ../nbs/03_metrics.ipynb #b99ca201
+def gaussian_replicates(S:dict, # name -> (G,) sums, and 'W' the total weight
+                        C:dict, # (a, b) -> (G,) cross products Σw²·xa·xb, '1' the constant
+                        names:list, # the summed quantities, in order ('1' first)
+                        B:int, rng) -> dict:
+    "B replicates (B, G) of each sum, drawn from N(S, C) per group."
+    m, G = len(names), len(S[names[0]])
+    mean = np.stack([S[a] for a in names], axis=-1) # (G, m)
+    cov = np.empty((G, m, m))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names[i:], i):
+            cov[:, i, j] = cov[:, j, i] = C[(a, b)]
+    lam, V = np.linalg.eigh(cov)
+    root = V * np.sqrt(np.clip(lam, 0, None))[:, None, :] # (G, m, m): cov = root rootᵀ
+    z = rng.standard_normal((B, G, m))
+    draws = mean[None] + np.einsum("gij,bgj->bgi", root, z)
+    return {a: draws[..., i] for i, a in enumerate(names)}
+
+# %% ../nbs/03_metrics.ipynb #e268a171
+SCORE_BINS = 1000 # score histogram bins per class for binned ROC AUC and average precision (engines, and large sets in memory)
+
+def cross_names(vs): return [(a, b) for i, a in enumerate(vs) for b in vs[i:]]
+
+def moment_dicts(sums, weight, weight2, vs):
+    "The sums S (with '1' the weight) and cross products C of the quantities `vs`, from the fine statistics."
+    S = {"1": weight, **{v: sums[v] for v in vs}}
+    C = {}
+    for a, b in cross_names(["1"] + list(vs)):
+        C[(a, b)] = weight2 if a == b == "1" else sums[f"c_{a}_{b}"]
+    return S, C
+
+def sum_reps(m, st, rest, vs, ctx, B, rng):
+    "Replicates (B, G) of a sums metric for the groups and for the rest of the data."
+    out = []
+    for s in (st, rest):
+        S, C = moment_dicts(s.sums, s.weight, s.weight2, vs)
+        R = gaussian_replicates(S, C, ["1"] + list(vs), B, rng)
+        W = R.pop("1")
+        if "e" in R: R["over"], R["under"] = (R["ae"] + R["e"]) / 2, (R["ae"] - R["e"]) / 2
+        rows = np.broadcast_to(s.count, W.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(m.value(R, W, dict(ctx, rows=rows)))
+    return out
+
+def hist_reps(H, H2, fn, B, rng):
+    "Replicates (B, G) of a binned rank metric by Poisson draws of the histogram cells (one-vs-rest mean over classes)."
+    G = H.shape[0]
+    out = np.empty((B, G))
+    for a, b in replicate_chunks(B, H.size):
+        R = poisson_cells(H, H2, b - a, rng)
+        out[a:b] = fn(R)[0].mean(axis=-1) if H.shape[1] > 1 else fn(R)[0][..., 0]
+    return out
+
+
+# %% ../nbs/03_metrics.ipynb #65d4272b
+ROW_BOOTSTRAP_MAX = 100_000 # above this many examples, sums and ranks get intervals whose cost does not grow with the rows
+HIST_CELLS = 500_000 # most histogram cells per replicate for rank metrics on large sets (fewer bins when many slices)
+
+def _score_histograms(ev, gid, G, nb):
+    "Per group and class: weighted counts of negatives and positives in `nb` score bins, (G, C, 2, nb), as the engines build them."
+    classes = [ev.pos_index] if ev.task == "binary" or ev.pos_index is not None else list(range(ev.k))
+    H = np.empty((G, len(classes), 2, nb)); H2 = None if ev.w is None else np.empty_like(H)
+    for j, c in enumerate(classes):
+        flat = (gid * 2 + (ev.t == c)) * nb + np.clip(np.floor(ev.proba[:, c] * nb), 0, nb - 1).astype(np.intp)
+        H[:, j] = np.bincount(flat, weights=ev.w, minlength=G * 2 * nb).reshape(G, 2, nb)
+        if H2 is not None: H2[:, j] = np.bincount(flat, weights=ev.w * ev.w, minlength=G * 2 * nb).reshape(G, 2, nb)
+    return H, H2
+
+def _moment_reps(ev, gid, G, metrics, st, values, ctx, B, seed):
+    "Replicates of the sums and rank metrics for large sets (see above), keyed as `_row_bootstrap`'s, and the method of each."
+    reps, methods = {}, {}
+    sum_ms, rank_ms = [m for m in metrics if m.kind == "sums"], [m for m in metrics if m.kind == "ranks"]
+    if sum_ms:
+        rows = _row_sums(ev, sum_ms) # the target centred on the overall mean, as on engines
+        vs, w = list(rows), ev.w
+        x = {"1": None, **rows}
+        tally = lambda v: np.bincount(gid, weights=v, minlength=G)
+        S = {v: tally(rows[v] if w is None else rows[v] * w) for v in vs}
+        for a, b in cross_names(["1"] + vs):
+            if a == b == "1": continue
+            prod = (np.ones(ev.n) if x[a] is None else x[a]) * (1.0 if x[b] is None else x[b])
+            S[f"c_{a}_{b}"] = tally(prod if w is None else prod * w * w)
+        if "e" in S: S["over"], S["under"] = (S["ae"] + S["e"]) / 2, (S["ae"] - S["e"]) / 2
+        mst = GroupStats(st.count, st.weight, st.weight2, sums=S)
+        rest = mst.complement(mst.total())
+        for m in sum_ms:
+            reps[m.name], reps["__rest__" + m.name] = sum_reps(m, mst, rest, vs, ctx, B, stream(seed, m.name))
+            methods[m.name] = SUMS_METHOD
+    if rank_ms:
+        C = 1 if ev.task == "binary" or ev.pos_index is not None else ev.k
+        nb = int(np.clip(HIST_CELLS // (G * C * 2), 20, SCORE_BINS))
+        H, H2 = _score_histograms(ev, gid, G, nb)
+        fns = {"roc_auc": binned_auc, "average_precision": binned_ap}
+        for m in rank_ms:
+            binned = fns[m.name](H)[0]
+            binned = binned.mean(axis=-1) if C > 1 else binned[..., 0]
+            reps[m.name] = hist_reps(H, H2, fns[m.name], B, stream(seed, m.name)) + (values[m.name] - binned) # around the exact value
+            methods[m.name] = HIST_METHOD + ", centred on the exact value"
+    return reps, methods
+
+HIST_METHOD = f"Poisson draws of score histograms (up to {SCORE_BINS:,} bins)"
+SUMS_METHOD = "Gaussian replicates with the row bootstrap's mean and covariance"
+
+def method_notes(methods:dict) -> list:
+    "The table notes naming how the intervals of `methods` ({metric: method}) were drawn, when not by the row bootstrap."
+    if not methods: return []
+    by = {}
+    for name, how in methods.items(): by.setdefault(how, []).append(name)
+    return ["Intervals of " + "; of ".join(f"{', '.join(names)}: {how}" for how, names in by.items()) +
+            f" (their cost does not grow with the rows; the row bootstrap's does, beyond {ROW_BOOTSTRAP_MAX:,} examples or on an engine)."]
+
 # %% ../nbs/03_metrics.ipynb #223f85a0
 class MetricsResult:
     "Overall metrics with intervals: `.to_frame()`, `.to_dict()`, a static HTML table."
-    def __init__(self, frame:pd.DataFrame, *, ci, n, name=None):
-        self.frame, self.ci, self.n, self.name = frame, ci, n, name
+    def __init__(self, frame:pd.DataFrame, *, ci, n, name=None, methods=None):
+        self.frame, self.ci, self.n, self.name, self.methods = frame, ci, n, name, methods or {}
 
     def to_frame(self) -> pd.DataFrame: return self.frame.copy()
     def to_dict(self) -> dict: return self.frame["value"].to_dict()
@@ -566,7 +714,7 @@ class MetricsResult:
         from mlcompass.render import html_table, fmt_ci
         rows = [[name, fmt_ci(r.value, r.ci_low, r.ci_high)] for name, r in self.frame.iterrows()]
         cap = f"{self.name + ': ' if self.name else ''}{self.n:,} examples"
-        notes = [f"[low, high]: {self.ci:.0%} confidence interval (Wilson for proportions, bootstrap otherwise)."] if self.ci else []
+        notes = [f"[low, high]: {self.ci:.0%} confidence interval (Wilson for proportions, bootstrap otherwise)."] + method_notes(self.methods) if self.ci else []
         return html_table(["metric", "value" + (f" [{self.ci:.0%} CI]" if self.ci else "")], rows, caption=cap, notes=notes)
 
 def _metrics_plot(self, ax=None):
@@ -600,16 +748,7 @@ def overall_metrics(ev, metrics=None, *, ci=0.95, n_boot=200, seed=0, zero_divis
             for m in ms}
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "metric"
-    return MetricsResult(frame, ci=ci, n=ev.n, name=ev.name)
-
-def left_out_counts(metrics, cm, ctx) -> dict:
-    "Per averaged metric, how many classes each group's average left out as undefined (see `CountMetric.left_out`)."
-    out = {}
-    for m in metrics:
-        if cm is not None:
-            c = m.left_out(cm, ctx)
-            if c is not None: out[m.name] = c
-    return out
+    return MetricsResult(frame, ci=ci, n=ev.n, name=ev.name, methods=res["methods"])
 
 def warn_undefined(values, metrics, zero_division, where="groups", left_out=None):
     """One UndefinedMetricWarning naming each metric that is NaN somewhere, and each average that left out classes

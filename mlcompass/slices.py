@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 from .core import MSG_FEATURE_MISSING, MSG_INFINITE, _positions
 from .stats import combine_codes, bh_adjust, check_int
-from .metrics import resolve_metrics, evaluate_groups, warn_undefined
+from .metrics import resolve_metrics, evaluate_groups, warn_undefined, method_notes
 
 # %% auto #0
-__all__ = ['MISSING', 'OTHER', 'MSG_RESERVED_VALUE', 'RESERVED', 'METRIC_SUFFIXES', 'FeatureCodes', 'encode_feature',
-           'check_bins', 'sorted_codes', 'value_codes', 'encode_features', 'share_codes', 'slicings', 'predicates',
-           'compute_slices', 'SliceFrame']
+__all__ = ['MISSING', 'OTHER', 'MSG_RESERVED_VALUE', 'RESERVED', 'METRIC_SUFFIXES', 'MAX_SLICES', 'MSG_TOO_MANY_SLICES',
+           'FeatureCodes', 'encode_feature', 'check_bins', 'sorted_codes', 'value_codes', 'encode_features',
+           'share_codes', 'slicings', 'count_slices', 'check_slice_budget', 'predicates', 'compute_slices',
+           'SliceFrame']
 
 # %% ../nbs/04_slices.ipynb #86eb4d9e
 MISSING = "(missing)"
@@ -183,12 +184,33 @@ def slicings(feats:list, max_depth:int):
             gid, keys = combine_codes([f.codes for f in fs], [f.card for f in fs])
             yield fs, gid, keys
 
+MAX_SLICES = 100_000 # the most slices a table may hold before it is refused (max_slices=)
+MSG_TOO_MANY_SLICES = ("{n_by} column(s) at max_depth={max_depth} make up to {count:,} slices, more than max_slices={max_slices:,} "
+                       "(the most values: {widest}). Narrow the question: slice by fewer columns or a lower max_depth, group rare "
+                       "values with max_values= (now {max_values}) or use fewer bins=; or raise max_slices= if you mean it.")
+
+def count_slices(feats:list, max_depth:int, rows:int) -> int:
+    "An upper bound of the slices of `feats` up to `max_depth`: per combination, the product of the cardinalities, at most `rows`."
+    cards = [f.card for f in feats]
+    return sum(min(math.prod(cards[i] for i in combo), rows) for depth in range(1, max_depth + 1)
+               for combo in itertools.combinations(range(len(cards)), depth))
+
+def check_slice_budget(feats:list, max_depth:int, max_slices:int, max_values:int=50) -> int:
+    "The slice count of `count_slices`, or a ValueError saying how to narrow the question when it exceeds `max_slices`."
+    max_slices = check_int("max_slices", max_slices, 1)
+    count = count_slices(feats, max_depth, len(feats[0].codes) if feats else 0) # rows: examples, or an engine's fine rows
+    if count > max_slices:
+        widest = ", ".join(f"{f.name!r} {f.card}" for f in sorted(feats, key=lambda f: -f.card)[:3])
+        raise ValueError(MSG_TOO_MANY_SLICES.format(n_by=len(feats), max_depth=max_depth, count=count, max_slices=max_slices,
+                                                    widest=widest, max_values=max_values))
+    return count
+
 def predicates(fs:list, keys:np.ndarray) -> list:
     "The readable predicate of each group of a slicing, e.g. `noise == 'car' & device == 'ios'`."
     return [" & ".join(fs[j].predicates[keys[g, j]] for j in range(len(fs))) for g in range(len(keys))]
 
 def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, small:int=30, bins=5, max_values:int=50,
-                   ci:float|None=0.95, n_boot:int=200, seed:int=0, zero_division="warn"):
+                   ci:float|None=0.95, n_boot:int=200, seed:int=0, zero_division="warn", max_slices:int=MAX_SLICES, progress:bool|None=None):
     "The SliceFrame of `ev` sliced by the columns `by` (see `Evaluation.slices`)."
     by = _check_by(ev, by)
     max_depth = min(check_int("max_depth", max_depth, 1), len(by))
@@ -203,14 +225,16 @@ def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, 
     clash = sorted(str(b) for b in by if b in RESERVED)
     if clash: raise ValueError(f"by column(s) {clash} collide with the slice table's own columns {sorted(RESERVED)}; rename them in data.")
     feats = encode_features(ev, by, bins=bins, max_values=max_values)
+    check_slice_budget(feats, max_depth, max_slices, max_values)
     kw = dict(ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division)
     overall = evaluate_groups(ev, np.zeros(len(feats[0].codes), np.intp), 1, ms, **kw) # one group of the rows the codes number
     total_w = overall["stats"].weight[0]
-    parts, n_eff, left_out = [], [], []
-    for fs, gid, keys in slicings(feats, max_depth):
+    parts, n_eff, left_out, methods = [], [], [], dict(overall["methods"])
+    combos = sum(math.comb(len(feats), d) for d in range(1, max_depth + 1))
+    for fs, gid, keys in _progress(slicings(feats, max_depth), combos, progress, "slicings"):
         res = evaluate_groups(ev, gid, len(keys), ms, test=True, **kw)
         parts.append(_combo_frame(by, fs, keys, res, ms, overall, total_w, ci, ev.is_weighted))
-        n_eff.append(res["stats"].n_eff); left_out.append(res["left_out"])
+        n_eff.append(res["stats"].n_eff); left_out.append(res["left_out"]); methods.update(res["methods"])
     frame = pd.concat(parts, ignore_index=True)
     shown = (frame["n"] >= min_support).to_numpy()
     hidden = int((~shown).sum())
@@ -224,7 +248,14 @@ def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, 
     return SliceFrame(frame, overall=ov, overall_ci=ov_ci, metrics=ms, by=by, max_depth=max_depth, ci=ci, small=small,
                       min_support=min_support, hidden=hidden, n=ev.n, name=ev.name, evaluation=ev,
                       params=dict(metrics=metrics, max_depth=max_depth, min_support=min_support, small=small, bins=bins,
-                                  max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division))
+                                  max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division),
+                      methods=methods)
+
+def _progress(it, total, progress, desc):
+    "`it` with a progress bar that shows after 2 s (always with progress=True, never with False)."
+    if progress is False: return it
+    from tqdm.auto import tqdm
+    return tqdm(it, total=total, desc=desc, leave=False, delay=0 if progress else 2.0)
 
 def _combo_frame(by, fs, keys, res, ms, overall, total_w, ci, weighted):
     st, G = res["stats"], len(keys)
@@ -254,8 +285,8 @@ def _combo_frame(by, fs, keys, res, ms, overall, total_w, ci, weighted):
 class SliceFrame:
     "Metrics per slice: `.to_frame()`, `.overall`, `.worst()`, a static HTML table, `.plot()` and `.widget()`."
     def __init__(self, frame, *, overall, overall_ci, metrics, by, max_depth, ci, small, min_support, hidden, n, name=None,
-                 evaluation=None, params=None):
-        self.frame, self.overall, self.overall_ci, self.metrics = frame, overall, overall_ci, metrics
+                 evaluation=None, params=None, methods=None):
+        self.frame, self.overall, self.overall_ci, self.metrics, self.methods = frame, overall, overall_ci, metrics, methods or {}
         self.by, self.max_depth, self.ci, self.small, self.min_support, self.hidden = by, max_depth, ci, small, min_support, hidden
         self.n, self.name, self.evaluation, self.params = n, name, evaluation, params or {}
 
@@ -293,7 +324,8 @@ class SliceFrame:
     def _with(self, frame):
         return SliceFrame(frame, overall=self.overall, overall_ci=self.overall_ci, metrics=self.metrics, by=self.by,
                           max_depth=self.max_depth, ci=self.ci, small=self.small, min_support=self.min_support,
-                          hidden=self.hidden, n=self.n, name=self.name, evaluation=self.evaluation, params=self.params)
+                          hidden=self.hidden, n=self.n, name=self.name, evaluation=self.evaluation, params=self.params,
+                          methods=self.methods)
 
 # %% ../nbs/04_slices.ipynb #2d1c8be4
 from .core import Evaluation
@@ -320,10 +352,13 @@ def _ev_slices(self, by, # column(s) of `data` to slice by
                n_boot:int=200, # bootstrap replicates for metrics that are not proportions
                seed:int=0, # seed of the bootstrap
                zero_division="warn", # value where a metric divides by zero: 'warn' (NaN + warning), np.nan, 0 or 1
+               max_slices:int=MAX_SLICES, # refuse (at once, with the count) a table of more slices than this
+               progress:bool|None=None, # a progress bar: None shows one after 2 s, True always, False never
               ) -> SliceFrame:
     "Metrics for every value of each feature in `by` and their combinations up to `max_depth`."
     return compute_slices(self, by, metrics=metrics, max_depth=max_depth, min_support=min_support, small=small, bins=bins,
-                          max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division)
+                          max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division,
+                          max_slices=max_slices, progress=progress)
 
 Evaluation.metrics = _ev_metrics
 Evaluation.slices = _ev_slices
@@ -355,6 +390,7 @@ def _slice_html(self, max_rows:int=40) -> str:
     if self.hidden: notes.append(f"{self.hidden:,} slices with fewer than min_support={self.min_support} rows are not listed.")
     notes.append(f"Coloured: interval excludes the overall figure (red worse, green better). Grey: computed over fewer than "
                  f"{self.small} examples. p: slice vs rest on {self.tested_metric}, Benjamini–Hochberg adjusted. 'too small': fewer than {self.small} rows.")
+    if self.ci: notes += method_notes(self.methods)
     cap = f"{(self.name + ': ') if self.name else ''}{len(f):,} slices by {', '.join(map(str, self.by))}"
     return html_table(header, rows, caption=cap, notes=notes)
 

@@ -246,9 +246,9 @@ def test_scores_that_contradict_the_predictions_warn(source, float_labels):
         warnings.simplefilter("error")
         mc.Evaluation.from_frame(source(binary), y_true="y", y_pred="p", y_score="s")
         mc.Evaluation.from_frame(source(multi), y_true="y", y_pred="p", y_score=["a", "b", "c"])
-    with pytest.warns(UserWarning, match=r"y_score contradicts y_pred: the examples predicted 1(\.0)? have a lower mean score"):
+    with pytest.warns(UserWarning, match=r"y_score contradicts y_pred: the label with the highest score is the predicted label on 0% of the examples"):
         mc.Evaluation.from_frame(source(binary.assign(s=1 - binary["s"])), y_true="y", y_pred="p", y_score="s")
-    with pytest.warns(UserWarning, match=r"the label with the highest score is the predicted label on only 0% of the examples"):
+    with pytest.warns(UserWarning, match=r"the label with the highest score is the predicted label on 0% of the examples, where scores unrelated"):
         mc.Evaluation.from_frame(source(multi), y_true="y", y_pred="p", y_score=["b", "c", "a"])
 
 
@@ -282,3 +282,38 @@ def test_a_gap_of_exactly_the_tolerance_is_met_in_either_statement():
     assert as_acc.milestones == as_err.milestones
     assert as_acc.milestones["training set"] and as_acc.milestones["dev set"] # both gaps are exactly 0.01
     assert as_acc.focus == as_err.focus == "done"
+
+
+def test_large_sets_get_intervals_that_do_not_grow_with_the_rows(monkeypatch):
+    from mlcompass import metrics as M
+    from sklearn.metrics import roc_auc_score, log_loss
+    d = scored(n=20_000, seed=2)
+    ev = mc.Evaluation(d["y"], d["pred"], y_score=d["score"], data=d[["g"]])
+    small = ev.slices(by="g", metrics=["roc_auc", "log_loss"], n_boot=400).to_frame()
+    monkeypatch.setattr(M, "ROW_BOOTSTRAP_MAX", 1_000) # as if the set were large
+    sf = ev.slices(by="g", metrics=["roc_auc", "log_loss"], n_boot=400)
+    big = sf.to_frame()
+    for g, rows in d.groupby("g"): # the figures stay exact
+        r = big.set_index("g").loc[g]
+        assert r["roc_auc"] == pytest.approx(roc_auc_score(rows["y"], rows["score"]))
+        assert r["log_loss"] == pytest.approx(log_loss(rows["y"], rows["score"]))
+    for m in ("roc_auc", "log_loss"): # intervals of the row bootstrap's width, around the exact figure
+        ratio = (big[m + "_ci_high"] - big[m + "_ci_low"]) / (small[m + "_ci_high"] - small[m + "_ci_low"])
+        assert ratio.between(0.75, 1.3).all(), (m, ratio.tolist())
+        assert ((big[m + "_ci_low"] <= big[m]) & (big[m] <= big[m + "_ci_high"])).all()
+    assert "roc_auc: Poisson draws of score histograms" in sf._repr_html_()
+    assert "log_loss: Gaussian replicates" in sf._repr_html_()
+    assert "Gaussian replicates" in ev.metrics(["log_loss"])._repr_html_()
+
+
+def test_too_many_slices_are_refused_at_once(source):
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({f"c{j}": rng.integers(0, 30, 3000).astype(str) for j in range(12)})
+    d["y"] = rng.integers(0, 2, 3000); d["p"] = rng.integers(0, 2, 3000)
+    ev = mc.Evaluation.from_frame(source(d), y_true="y", y_pred="p")
+    by = [f"c{j}" for j in range(12)]
+    with pytest.raises(ValueError, match=r"12 column\(s\) at max_depth=3 make up to [\d,]+ slices, more than max_slices=100,000"):
+        ev.slices(by=by, max_depth=3)
+    with pytest.raises(ValueError, match=r"make up to 360 slices, more than max_slices=300 .* Narrow the question"):
+        ev.compare([mc.HumanLevel(.9)], by=by, max_depth=1, max_slices=300)
+    assert len(quiet(ev.slices, by=by[:2], max_depth=2, max_slices=1000, ci=None)) <= 1000
