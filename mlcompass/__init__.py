@@ -33,14 +33,14 @@ def __getattr__(name):
     if name in _LAZY: return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mlcompass' has no attribute {name!r}")
 
-def _ev_widget(self, baselines=(), **kw):
+def _ev_widget(self, baselines=(), *, by=None, sensitive=None, metric:str|None=None):
     "The dashboard: overview, slices, comparison, discovery, classes, fairness and examples (see `mlcompass.widgets`)."
-    from mlcompass.widgets import Dashboard
-    return Dashboard(self, baselines=baselines, **kw)
+    from mlcompass.widgets import Dashboard # ipywidgets loads on first use
+    return Dashboard(self, baselines=baselines, by=by, sensitive=sensitive, metric=metric)
 
-def _ev_with_tags(self, store, **kw):
+def _ev_with_tags(self, store, *, id_column:str|None=None, prefix:str="tag: "):
     "The evaluation with the tags of an ErrorTagger store as data columns (see `mlcompass.widgets.with_tags`)."
     from mlcompass.widgets import with_tags
-    return with_tags(self, store, **kw)
+    return with_tags(self, store, id_column=id_column, prefix=prefix)
 
 Evaluation.widget, Evaluation.with_tags = _ev_widget, _ev_with_tags

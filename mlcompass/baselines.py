@@ -7,10 +7,11 @@ from __future__ import annotations
 import math, time, warnings
 import numpy as np
 import pandas as pd
-from .core import Evaluation
+from .core import Evaluation, method_of
 from .metrics import resolve_metrics, evaluate_groups, _context, _reg_rows, _div
 from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, poisson_cells, settled
 from .slices import encode_features, check_slice_budget, MAX_SLICES
+from .render import Result
 
 # %% auto #0
 __all__ = ['ALL', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa', 'PreviousSystem', 'Trivial',
@@ -97,7 +98,7 @@ class HumanLevel(Baseline):
         return _same_examples(ev, self.labels[col], f"human_labels[{col!r}]")
 
     def evaluation(self, ev):
-        if self.columns and hasattr(ev, "engine"):
+        if self.columns and ev.engine is not None:
             one = self.aggregate if self.aggregate in self.columns else self.columns[0] if len(self.columns) == 1 else None
             if one is not None: return ev.previous_evaluation(one, what=f"human_labels[{one!r}]")
             if self.aggregate == "mean": return None # the mean of the annotators' figures, in the comparison
@@ -112,7 +113,7 @@ class HumanLevel(Baseline):
 
     def annotator_evaluations(self, ev) -> dict:
         "One Evaluation per annotator (and the majority vote when there are several)."
-        if self.columns and hasattr(ev, "engine"): return {c: ev.previous_evaluation(c, what=f"human_labels[{c!r}]") for c in self.columns}
+        if self.columns and ev.engine is not None: return {c: ev.previous_evaluation(c, what=f"human_labels[{c!r}]") for c in self.columns}
         self._columns_in_memory(ev)
         _check_length(ev, self.labels, "human_labels")
         out = {c: self._annotator_eval(ev, c) for c in self.annotators}
@@ -185,7 +186,7 @@ class PreviousSystem(Baseline):
 
     def evaluation(self, ev):
         what = f"PreviousSystem {self.name!r}"
-        if hasattr(ev, "engine"): # a column of the same source, another source or a stored run's file, matched row by row
+        if ev.engine is not None: # a column of the same source, another source or a stored run's file, matched row by row
             return ev.previous_evaluation(self.predictions_file or self.previous, y_score=self.y_score, what=what)
         if self.previous is None and self.predictions_file is not None: self._read_run()
         expected = self.expected_fingerprint
@@ -244,7 +245,7 @@ class Trivial(Baseline):
         return pred, scores
 
     def evaluation(self, ev):
-        if hasattr(ev, "engine"): return ev.trivial_evaluation(self) # a constant prediction, computed in the engine
+        if ev.engine is not None: return ev.trivial_evaluation(self) # a constant prediction, computed in the engine
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning) # a majority predictor never predicts the other labels: fine
             pred, scores = self.predictions(ev, proba=ev.proba is not None)
@@ -263,7 +264,7 @@ def _check_length(ev, arr, what):
 
 def _same_examples(ev, y_pred, what, y_score=None):
     "An Evaluation of other predictions on exactly the examples of `ev`."
-    if hasattr(ev, "engine"):
+    if "rows" not in ev.capabilities:
         raise NotImplementedError(f"{what} holds its labels in memory, and this evaluation's data is in {ev.engine.name}: put them in a "
                                   "column of the same source and compare with mc.PreviousSystem('<column>') (paired, in the engine), "
                                   "(annotators' labels: mc.HumanLevel.from_columns('<column>')), or give a figure such as mc.HumanLevel(0.95).")
@@ -558,13 +559,12 @@ def _add_paired(out, ev, bev, b, m, by, max_depth, bins, min_support, ci, n_boot
     out[f"{b.name}_p_value"], out[f"{b.name}_verdict"] = p_adj, verdict
 
 # %% ../nbs/08_baselines.ipynb #0d3893d5
-class BaselineComparison:
+class BaselineComparison(Result):
     "The model against its baselines, overall and per slice, with the slices ranked by potential gain."
     def __init__(self, frame, *, metric, baselines, target, by, references, notes, ci, name=None, small=30):
         self.frame, self.metric, self.baselines, self.target, self.by = frame, metric, baselines, target, by
         self.references, self.notes, self.ci, self.name, self.small = references, notes, ci, name, small
 
-    def to_frame(self) -> pd.DataFrame: return self.frame.copy()
     def __len__(self): return len(self.frame)
     def __repr__(self):
         return f"BaselineComparison({self.metric.name}: model vs {[b.name for b in self.baselines]}, {len(self.frame) - 1} slices)\n{self.summary()}"
@@ -667,7 +667,7 @@ def _cmp_plot(self, ax=None, max_slices:int=20):
     "The model's figure with its interval per slice, against each reference (one marker per baseline)."
     import matplotlib.pyplot as plt
     f = pd.concat([self.frame[self.frame["slice"] == ALL], self.ranked().head(max_slices)]).iloc[::-1]
-    if ax is None: _, ax = plt.subplots(figsize=(7.5, 0.35 * len(f) + 1.4))
+    ax = self._axes(ax, (7.5, 0.35 * len(f) + 1.4))
     y = np.arange(len(f))
     ok = f["model_ci_low"].notna().to_numpy()
     ax.hlines(y[ok], f["model_ci_low"][ok], f["model_ci_high"][ok], color="#1f4e79", lw=1.5)
@@ -678,8 +678,7 @@ def _cmp_plot(self, ax=None, max_slices:int=20):
     ax.set_yticks(y, [s if len(s) < 50 else s[:47] + "…" for s in f["slice"]])
     ax.set_xlabel(self.metric.name)
     ax.legend(loc="best", fontsize="small")
-    self.ax_, self.figure_ = ax, ax.figure
-    return self
+    return self._drawn(ax)
 
 def _cmp_widget(self):
     "A widget: the ranked table, filtered by a minimum share of the data."
@@ -697,5 +696,4 @@ def _cmp_widget(self):
     return W.VBox([share, out])
 
 BaselineComparison._repr_html_, BaselineComparison.plot, BaselineComparison.widget = _cmp_html, _cmp_plot, _cmp_widget
-Evaluation.compare = lambda self, baselines=(), **kw: compare(self, baselines, **kw)
-Evaluation.compare.__doc__ = "Compare this evaluation with its baselines (see `mc.compare`)."
+method_of(Evaluation, compare)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import copy, warnings
 import numpy as np
 import pandas as pd
-from .core import Evaluation
+from .core import Evaluation, method_of
 from .stats import group_stats, wilson, poisson_cells, percentile_ci, kish
 from .metrics import UndefinedMetricWarning, _div, _check_zero_division, evaluate_groups, resolve_metrics
+from .render import Result
 
 # %% auto #0
 __all__ = ['ClassReport', 'fmt_count', 'class_report', 'Curves', 'curves', 'threshold_table', 'ThresholdChoice',
@@ -53,7 +54,7 @@ def _per_class_table(ev, zd, ci, n_boot, seed):
     return f, cm
 
 # %% ../nbs/11_classes.ipynb #4266efdb
-class ClassReport:
+class ClassReport(Result):
     "Per-class figures with intervals, averages, rare classes, the accuracy paradox, confusions."
     def __init__(self, frame, averages, cm, labels, *, rare, paradox, accuracy, majority, majority_label, ci, n, name=None):
         self.frame, self.averages, self.cm, self.labels = frame, averages, cm, labels
@@ -141,15 +142,13 @@ def class_report(ev:Evaluation, *, min_support:int=30, # classes with fewer exam
     return ClassReport(f, averages, cm, ev.labels.tolist(), rare=f["rare"].to_numpy(), paradox=paradox, accuracy=acc,
                        majority=majority, majority_label=f.index[maj], ci=ci, n=ev.n, name=ev.name)
 
-Evaluation.classes = lambda self, **kw: class_report(self, **kw)
-Evaluation.classes.__doc__ = "Per-class figures with intervals, rare classes and the accuracy paradox (see `class_report`)."
+method_of(Evaluation, class_report, "classes")
 
 # %% ../nbs/11_classes.ipynb #986ea0f2
-class Curves:
+class Curves(Result):
     "Precision-recall or ROC curves per class: tidy points and areas."
     def __init__(self, frame, areas, kind):
         self.frame, self.areas, self.kind = frame, areas, kind
-    def to_frame(self) -> pd.DataFrame: return self.frame.copy()
     def __repr__(self): return f"Curves({self.kind}: {self.areas.round(4).to_dict()})"
     def _repr_html_(self):
         from mlcompass.render import html_table, fmt_num
@@ -158,17 +157,13 @@ class Curves:
                                                       for c, a in self.areas.items()], caption=f"{'Precision-recall' if self.kind == 'pr' else 'ROC'} curves")
     def plot(self, ax=None):
         import matplotlib.pyplot as plt
-        if ax is None: _, ax = plt.subplots(figsize=(5, 4.5))
+        ax = self._axes(ax, (5, 4.5))
         x, y = ("recall", "precision") if self.kind == "pr" else ("fpr", "tpr")
         for c, g in self.frame.groupby("class", sort=False):
             ax.plot(g[x], g[y], drawstyle="steps-post" if self.kind == "pr" else "default", label=f"{c} ({self.areas[c]:.3f})")
         if self.kind == "roc": ax.plot([0, 1], [0, 1], color="#999", ls=":", lw=1)
         ax.set_xlabel(x); ax.set_ylabel(y); ax.legend(fontsize="small", title="AP" if self.kind == "pr" else "AUC")
-        self.ax_, self.figure_ = ax, ax.figure
-        return self
-    def widget(self):
-        import ipywidgets as W
-        return W.HTML(self._repr_html_())
+        return self._drawn(ax)
 
 def curves(ev:Evaluation, kind:str="pr", *, classes=None) -> Curves:
     "Precision-recall (kind='pr') or ROC (kind='roc') curves, one-vs-rest per class (the positive class for binary tasks)."
@@ -197,7 +192,7 @@ def _class_index(ev, c):
     if not hits: raise ValueError(f"class {c!r} is not one of the labels {ev.labels.tolist()}.")
     return hits[0]
 
-Evaluation.curves = lambda self, kind="pr", **kw: curves(self, kind, **kw)
+method_of(Evaluation, curves)
 
 # %% ../nbs/11_classes.ipynb #c1aa240e
 def _binary_view(ev, pos_label):
@@ -241,13 +236,13 @@ def threshold_table(ev:Evaluation, thresholds=101, # an int (evenly spaced in [0
         if thresholds != "unique": raise ValueError(f"thresholds={thresholds!r} must be an int, an array of thresholds or 'unique'.")
         thr = np.unique(s)[::-1]
     elif isinstance(thresholds, (int, np.integer)) and not isinstance(thresholds, bool):
-        if thresholds < 2: raise ValueError(f"thresholds={thresholds!r} must be at least 2 evenly spaced thresholds, an array of thresholds or 'unique'.")
+        if thresholds < 1: raise ValueError(f"thresholds={thresholds!r} must be a positive number of evenly spaced thresholds, an array of thresholds or 'unique'.")
         thr = np.linspace(0, 1, int(thresholds))
     else:
         try: thr = np.asarray(thresholds, float)
         except (TypeError, ValueError): thr = None
         if thr is None or thr.ndim != 1 or not len(thr) or not np.isfinite(thr).all():
-            raise ValueError(f"thresholds={thresholds!r} must be an int (at least 2), an array of finite thresholds or 'unique'.")
+            raise ValueError(f"thresholds={thresholds!r} must be a positive int, an array of finite thresholds or 'unique'.")
     return _sweep(y, s, w, thr, _costs(cost))
 
 def _ev_thresholds(self, thresholds=101, *, pos_label=None, cost:dict|None=None) -> pd.DataFrame:
@@ -257,7 +252,7 @@ def _ev_thresholds(self, thresholds=101, *, pos_label=None, cost:dict|None=None)
 Evaluation.thresholds = _ev_thresholds
 
 # %% ../nbs/11_classes.ipynb #d2ef756a
-class ThresholdChoice:
+class ThresholdChoice(Result):
     "A chosen threshold and the figures at it, with intervals."
     def __init__(self, threshold, goal, metrics, sweep_row, cost, pos_label):
         self.threshold, self.goal, self.metrics, self.row, self.cost, self.pos_label = threshold, goal, metrics, sweep_row, cost, pos_label
@@ -271,10 +266,9 @@ class ThresholdChoice:
         rows = [[m, fmt_ci(r.value, r.ci_low, r.ci_high)] for m, r in self.to_frame().iterrows()]
         return html_table(["metric", "value [95% CI]"], rows, caption=f"threshold {self.threshold:.4g} for {self.pos_label!r} ({self.goal})",
                           notes=["Chosen and measured on the same data: optimistic. Choose on a dev set, report on a test set."])
-    def plot(self, ax=None): return self.metrics.plot(ax=ax)
-    def widget(self):
-        import ipywidgets as W
-        return W.HTML(self._repr_html_())
+    def plot(self, ax=None):
+        "The chosen operating point's metrics with their intervals."
+        return self._drawn(self.metrics.plot(ax=ax))
 
 _AT_LEAST_MAX_THRESHOLD = {"recall", "tpr", "fpr", "selection_rate"} # quantities that fall as the threshold rises
 
@@ -314,7 +308,7 @@ def choose_threshold(ev:Evaluation, *, target:str|None=None, at_least:float|None
     ms = at.metrics(["precision", "recall", "f1", "specificity", "selection_rate", "accuracy"], ci=ci, zero_division=np.nan)
     return ThresholdChoice(thr, goal, ms, row, cost, label)
 
-Evaluation.choose_threshold = lambda self, **kw: choose_threshold(self, **kw)
+method_of(Evaluation, choose_threshold)
 
 # %% ../nbs/11_classes.ipynb #c3606d94
 def for_class(ev:Evaluation, label) -> Evaluation:
@@ -325,7 +319,7 @@ def for_class(ev:Evaluation, label) -> Evaluation:
     view.pos_label, view.pos_index = ev.labels[i], i
     return view
 
-Evaluation.for_class = for_class
+method_of(Evaluation, for_class)
 
 # %% ../nbs/11_classes.ipynb #3116f963
 def _classes_html(self) -> str:
@@ -349,12 +343,12 @@ def _classes_plot(self, ax=None, kind:str="bars", normalize:str|None="true"):
     if kind == "confusion":
         import seaborn as sns
         cm = self.confusion(normalize)
-        if ax is None: _, ax = plt.subplots(figsize=(1 + 0.6 * len(cm), 0.8 + 0.5 * len(cm)))
+        ax = self._axes(ax, (1 + 0.6 * len(cm), 0.8 + 0.5 * len(cm)))
         sns.heatmap(cm, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues", cbar=False, ax=ax)
         ax.set_title("confusion matrix" + (f" (normalised by {normalize})" if normalize else ""))
     elif kind == "bars":
         f = self.frame
-        if ax is None: _, ax = plt.subplots(figsize=(6.5, 0.5 * len(f) + 1.5))
+        ax = self._axes(ax, (6.5, 0.5 * len(f) + 1.5))
         y = np.arange(len(f))
         for j, (m, color) in enumerate((("precision", "#1f4e79"), ("recall", "#b5651d"), ("f1", "#2e7d32"))):
             v = f[m].to_numpy(float)
@@ -366,8 +360,7 @@ def _classes_plot(self, ax=None, kind:str="bars", normalize:str|None="true"):
         ax.set_yticks(y, [f"{c}{' (rare)' if r else ''}" for c, r in zip(f.index, f["rare"])])
         ax.set_xlim(-0.02, 1.02); ax.legend(fontsize="small")
     else: raise ValueError(f"kind={kind!r} must be 'bars' or 'confusion'.")
-    self.ax_, self.figure_ = ax, ax.figure
-    return self
+    return self._drawn(ax)
 
 def _classes_widget(self):
     import ipywidgets as W

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #4d60f3a9
 from __future__ import annotations
-import warnings
+import inspect, warnings
 import numpy as np
 import pandas as pd
 
@@ -14,7 +14,8 @@ __all__ = ['TASKS', 'MAX_FLOAT_CLASSES', 'MSG_LENGTHS', 'MSG_EMPTY', 'MSG_MISSIN
            'MSG_REGRESSION_NOT_NUMERIC', 'MSG_POS_LABEL', 'MSG_POS_LABEL_NEEDED', 'MSG_SCORE_RANGE', 'MSG_SCORE_SUM',
            'MSG_SCORE_WIDTH', 'MSG_SCORE_REGRESSION', 'MSG_SCORES_CONTRADICT', 'MSG_SCORE_NAN', 'MSG_WEIGHT_NEGATIVE',
            'MSG_WEIGHT_NAN', 'MSG_WEIGHT_ZERO', 'MSG_FEATURE_MISSING', 'MSG_DUPLICATE_COLUMNS', 'MSG_DATA_TYPE',
-           'MSG_INDEX_MISMATCH', 'MSG_2D_TARGET', 'Evaluation', 'infer_task', 'warn_contradicting_scores']
+           'MSG_INDEX_MISMATCH', 'MSG_ENGINE_UNSUPPORTED', 'MSG_2D_TARGET', 'FRAME_READERS', 'Evaluation', 'infer_task',
+           'warn_contradicting_scores', 'method_of']
 
 # %% ../nbs/00_core.ipynb #561d68d3
 TASKS = ("binary", "multiclass", "regression")
@@ -46,6 +47,8 @@ MSG_FEATURE_MISSING = "{arg}={name!r} is not a column of {where}; available colu
 MSG_DUPLICATE_COLUMNS = "data has more than one column named {dup}: rename them so that each column can be sliced by its name."
 MSG_DATA_TYPE = "data must be a pandas DataFrame, a dict of columns or None, not {type}."
 MSG_INDEX_MISMATCH = "{a} and {b} are pandas objects with different indexes (first difference at position {pos}: {va!r} vs {vb!r}). Align them (e.g. reset_index(drop=True)) so that rows refer to the same examples."
+MSG_ENGINE_UNSUPPORTED = ("{what} needs the examples themselves, and this evaluation's data is in {engine}. "
+                          "Use ev.to_evaluation(n=...) for an in-memory evaluation of some examples, or load the data with pandas.")
 MSG_2D_TARGET = "{arg} must be one-dimensional (one label per example), but has shape {shape}."
 
 # %% ../nbs/00_core.ipynb #8e605385
@@ -138,6 +141,14 @@ def _infer_pos_label(labels):
 # %% ../nbs/00_core.ipynb #42435210
 class Evaluation:
     "Ground truth, predictions, optional scores, weights and per-example metadata, checked once."
+    engine = None # the engine that holds the examples (`mlcompass.engines`); None: they are here, in memory
+    capabilities = frozenset({"rows"}) # what the evaluation serves beyond group statistics; 'rows': the examples themselves
+
+    def require(self, capability:str, what:str):
+        "Refuse `what` with one clear message when this evaluation cannot serve `capability`."
+        if capability not in self.capabilities:
+            raise NotImplementedError(MSG_ENGINE_UNSUPPORTED.format(what=what, engine=getattr(self.engine, "name", "an engine")))
+
     def __init__(self,
                  y_true, # true targets: class labels or numbers
                  y_pred, # the model's predictions, same kind as `y_true`
@@ -359,11 +370,13 @@ def _check_scores(score, labels, pos_index):
     return score
 
 # %% ../nbs/00_core.ipynb #7ee79d86
+FRAME_READERS = [] # readers of sources other than pandas: `mlcompass.engines` registers its one when the package loads
+
 def _from_frame(cls, df:pd.DataFrame, *, y_true:str, y_pred:str, y_score=None, features=None, sample_weight=None, **kwargs):
     "Build an Evaluation from the columns of `df`: pandas in memory; Polars, PyArrow, DuckDB, Spark or Parquet paths in their engine."
-    if not isinstance(df, pd.DataFrame):
-        from mlcompass.engines import engine_evaluation # the statistics pass runs in the engine (see `mlcompass.engines`)
-        return engine_evaluation(df, y_true=y_true, y_pred=y_pred, y_score=y_score, features=features, sample_weight=sample_weight, **kwargs)
+    if not isinstance(df, pd.DataFrame): # the statistics pass runs in the engine (see `mlcompass.engines`)
+        if not FRAME_READERS: raise TypeError(f"df must be a pandas DataFrame, not {type(df).__name__} (other sources are read by mlcompass.engines).")
+        return FRAME_READERS[0](df, y_true=y_true, y_pred=y_pred, y_score=y_score, features=features, sample_weight=sample_weight, **kwargs)
     cols = list(df.columns)
     def need(arg, name):
         if name not in df.columns:
@@ -381,3 +394,16 @@ def _from_frame(cls, df:pd.DataFrame, *, y_true:str, y_pred:str, y_score=None, f
                sample_weight=weights, **kwargs)
 
 Evaluation.from_frame = classmethod(_from_frame)
+
+# %% ../nbs/00_core.ipynb #4587eaf8
+def method_of(cls, target, name:str|None=None):
+    "Declare `cls.name` (default: `target`'s name) as `target` called with the instance first, with `target`'s signature and docstring."
+    name = name or target.__name__
+    def method(self, *args, **kwargs): return target(self, *args, **kwargs)
+    sig = inspect.signature(target)
+    first, *rest = sig.parameters.values()
+    method.__signature__ = sig.replace(parameters=[first.replace(name="self", annotation=inspect.Parameter.empty), *rest])
+    method.__doc__, method.__name__, method.__qualname__ = target.__doc__, name, f"{cls.__name__}.{name}"
+    method.__module__ = target.__module__
+    setattr(cls, name, method)
+    return method

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, warnings
 import numpy as np
 import pandas as pd
-from .core import Evaluation
+from .core import Evaluation, method_of
 from .slices import encode_features, SliceFrame, _check_by
 from .stats import bh_adjust, kish, check_int, check_level, check_ci
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
@@ -243,18 +243,18 @@ class DiscoveredSlices(SliceFrame):
                  "check a discovered slice on fresh data before acting on it)."]
         return html_table(["slice", "n", "share", "error", "score", f"{m.name} [CI]", "p"], rows, caption=how, notes=notes)
 
-def _evaluate_masks(ev, masks, metric, ci, n_boot, seed):
-    "Metric, interval and p-value (vs the rest) of each slice given as a boolean mask."
+def _evaluate_masks(ev, masks, metric, ci, n_boot, seed, table=None):
+    "Metric, interval and p-value (vs the rest) of each slice given as a boolean mask (of the examples, or of an engine's `table`)."
     ms = resolve_metrics(ev, [metric or default_metrics(ev)[0]])
     vals, lo, hi, p = (np.full(len(masks), np.nan) for _ in range(4))
     for i, mk in enumerate(masks):
-        res = evaluate_groups(ev, mk.astype(np.intp), 2, ms, ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan, test=True)
+        res = evaluate_groups(ev, mk.astype(np.intp), 2, ms, ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan, test=True, table=table)
         vals[i], p[i] = res["values"][ms[0].name][1], res["p_value"][1]
         if ci is not None: lo[i], hi[i] = res["low"][ms[0].name][1], res["high"][ms[0].name][1]
     return ms, vals, lo, hi, p
 
-def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed, small, by_names, stats, sizes=None):
-    ms, vals, lo, hi, p = _evaluate_masks(ev, masks, metric, ci, n_boot, seed)
+def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed, small, by_names, stats, sizes=None, table=None):
+    ms, vals, lo, hi, p = _evaluate_masks(ev, masks, metric, ci, n_boot, seed, table)
     m = ms[0]
     overall = ev.metrics([m.name], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan).to_frame()
     count, W, W2 = sizes or (None, None, None) # per searched row (an engine's finest slices); None: the examples
@@ -304,14 +304,14 @@ def discover(ev:Evaluation, method:str="sliceline", *,
     if ci is not None: check_ci(ci)
     if min_support > ev.n:
         raise ValueError(f"min_support={min_support} is larger than the data ({ev.n} examples): no slice can be that large.")
-    if method == "tree" and hasattr(ev, "engine"):
+    if method == "tree" and "rows" not in ev.capabilities:
         raise NotImplementedError(f"method='tree' fits a tree to the examples themselves, and this evaluation's data is in {ev.engine.name}: "
                                   "use method='sliceline' (it searches the engine's finest slices), or ev.to_evaluation(n=...) for a sample.")
     def check_varies(lo, hi):
         if lo == hi: raise ValueError(f"the error is the same ({lo:g}) for every example: there is no slice where the model does worse. "
                                       "Nothing to discover (check y_pred, or pass errors=).")
     e = None
-    if not hasattr(ev, "engine"): e = _error_vector(ev, errors, error); check_varies(e.min(), e.max()) # before the features, in memory
+    if ev.engine is None: e = _error_vector(ev, errors, error); check_varies(e.min(), e.max()) # before the features, in memory
     feats = _features(ev, by, bins, max_values)
     by_names = [f.name for f in feats]
     if method == "tree": return _error_tree(ev, feats, e, max_depth, min_samples_leaf or min_support, metric, ci, n_boot, seed, small, by_names)
@@ -336,10 +336,9 @@ def discover(ev:Evaluation, method:str="sliceline", *,
         masks = [mk[rows["groups"]] for mk in masks]
         return _result(ev, "sliceline", preds, masks, extra, metric, ci, n_boot, seed, small, by_names, stats)
     return _result(ev, "sliceline", preds, masks, extra, metric, ci, n_boot, seed, small, by_names, stats,
-                   sizes=(rows["count"], rows["weight"], rows["weight2"]))
+                   sizes=(rows["count"], rows["weight"], rows["weight2"]), table=feats[0].table)
 
-Evaluation.discover = lambda self, method="sliceline", **kw: discover(self, method, **kw)
-Evaluation.discover.__doc__ = discover.__doc__
+method_of(Evaluation, discover)
 
 def _with_columns(self, columns:pd.DataFrame) -> Evaluation:
     "The same evaluation with extra data columns (e.g. discovered slices' masks, or tags)."
@@ -404,7 +403,7 @@ def _discovered_plot(self, ax=None, **kw):
     if self.method != "tree": return SliceFrame.plot(self, ax=ax, **kw)
     import matplotlib.pyplot as plt
     from sklearn.tree import plot_tree
-    if ax is None: _, ax = plt.subplots(figsize=(14, 6))
+    ax = self._axes(ax, (14, 6))
     plot_tree(self.tree_, feature_names=self.tree_columns_, ax=ax, impurity=False, filled=True, proportion=False, fontsize=8)
     cls = hasattr(self.tree_, "classes_")
     for txt in ax.texts: # value = [right, wrong] -> error rate
@@ -414,7 +413,6 @@ def _discovered_plot(self, ax=None, **kw):
                 vals = [float(x) for x in line[8:].strip("[]").replace(",", " ").split()]
                 lines[i] = f"error rate = {vals[-1] / sum(vals):.3f}" if cls and len(vals) > 1 else f"mean error = {vals[0]:.4g}"
         txt.set_text("\n".join(lines))
-    self.ax_, self.figure_ = ax, ax.figure
-    return self
+    return self._drawn(ax)
 
 DiscoveredSlices.plot = _discovered_plot

@@ -4,13 +4,13 @@
 
 # %% ../nbs/16_engines.ipynb #50b99b4e
 from __future__ import annotations
-import os
+import dataclasses, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCORE_NAN, MSG_SCORE_RANGE, MSG_SCORE_SUM,
                             MSG_SCORE_WIDTH, MSG_SCORE_REGRESSION, MSG_WEIGHT_NAN, MSG_WEIGHT_NEGATIVE, MSG_WEIGHT_ZERO,
-                            MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE, MAX_FLOAT_CLASSES, _encode, infer_task,
+                            MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE, MSG_ENGINE_UNSUPPORTED, MAX_FLOAT_CLASSES, FRAME_READERS, _encode, infer_task,
                             warn_contradicting_scores)
 from .stats import GroupStats, replicate_chunks, poisson_cells, stream
 from .metrics import (SCORE_BINS, binned_auc, binned_ap, gaussian_replicates, cross_names, moment_dicts, sum_reps, hist_reps,
@@ -19,13 +19,12 @@ from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes,
 from .discovery import search_codes
 
 # %% auto #0
-__all__ = ['NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_UNSUPPORTED',
-           'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID', 'VALUE_COUNTS_MAX', 'REG_VARS', 'MSG_ENGINE_PREVIOUS',
-           'MSG_ENGINE_PAIRED', 'PAIRED_REG_VARS', 'MSG_ENGINE_ERRORS', 'duckdb_connection', 'is_engine_frame',
-           'engine_frame', 'FineTable', 'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums',
-           'score_histograms', 'evaluate_fine', 'EngineScores', 'EngineEvaluation', 'examples', 'to_evaluation',
-           'previous_evaluation', 'trivial_evaluation', 'joint_table', 'joint_moments', 'paired_groups',
-           'discovery_sums', 'write_predictions', 'engine_evaluation']
+__all__ = ['NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID',
+           'VALUE_COUNTS_MAX', 'REG_VARS', 'MSG_TABLE_NEEDED', 'MSG_ENGINE_PREVIOUS', 'MSG_ENGINE_PAIRED',
+           'PAIRED_REG_VARS', 'MSG_ENGINE_ERRORS', 'duckdb_connection', 'is_engine_frame', 'engine_frame', 'FineTable',
+           'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums', 'score_histograms', 'evaluate_fine',
+           'EngineScores', 'EngineEvaluation', 'examples', 'to_evaluation', 'previous_evaluation', 'trivial_evaluation',
+           'joint_table', 'joint_moments', 'paired_groups', 'discovery_sums', 'write_predictions', 'engine_evaluation']
 
 # %% ../nbs/16_engines.ipynb #e0ade779
 NOT_LOCATED = "(not located: the data is in an engine)"
@@ -33,8 +32,6 @@ MSG_FRAME_TYPE = ("df must be a pandas DataFrame, a Polars DataFrame or LazyFram
                   "a PySpark DataFrame or a path to Parquet file(s), not {type}.")
 MSG_ENGINE_MISSING = "{what} needs the {package} package: pip install {package} (or pip install 'mlcompass[engines]')."
 MSG_PARQUET_NONE = "df={path!r} names no Parquet or CSV file (a file, a folder of .parquet files or a glob are accepted)."
-MSG_ENGINE_UNSUPPORTED = ("{what} needs the examples themselves, and this evaluation's data is in {engine}. "
-                          "Use ev.to_evaluation(n=...) for an in-memory evaluation of some examples, or load the data with pandas.")
 MSG_ENGINE_CALLABLE = ("metric {name!r} is a Python callable: it needs the rows of each slice, and this evaluation's data is in {engine}. "
                        "Use a built-in metric or mc.Cost(...), or ev.to_evaluation(n=...) for an in-memory evaluation.")
 MSG_TAGGER_ID = ("on an engine ({engine}) rows have no stable position: pass id_column= naming a column that identifies each example, "
@@ -132,6 +129,7 @@ class FineTable:
     "The finest slices' statistics (from one engine group-by) and the feature codes of its rows."
     def __init__(self, feats, stats, keys, specs):
         self.feats, self.stats, self.keys, self.specs = feats, stats, keys, specs
+        for f in feats: f.table = self # the codes number this table's rows: evaluate_groups is told so, not left to guess
         self.extras = {} # name -> arrays (F, ...) of further sums (histograms, score sums), computed when first needed
 
     def __len__(self): return len(self.stats)
@@ -543,11 +541,15 @@ def score_histograms(engine, ev, ft):
     return H, H2
 
 # %% ../nbs/16_engines.ipynb #1e22b91f
-def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_division="warn", test=False, total=None):
-    "metrics.evaluate_groups on an engine: groups of fine-table rows."
+MSG_TABLE_NEEDED = ("evaluate_groups on an engine ({engine}) needs table=: the fine table whose rows the group ids number "
+                    "(the `table` of the FeatureCodes they were made from).")
+
+def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_division="warn", test=False, total=None, table=None):
+    "metrics.evaluate_groups on an engine: groups of the rows of the fine table `table`."
     from mlcompass.metrics import _check_zero_division, _context, _test_vs_rest, intervals, left_out_counts
-    engine, ft = ev.engine, ev.engine.current
-    if len(gid) != len(ft): raise RuntimeError("group ids do not match the engine's current fine table")
+    engine, ft = ev.engine, table
+    if ft is None: raise ValueError(MSG_TABLE_NEEDED.format(engine=engine.name))
+    if len(gid) != len(ft): raise ValueError(f"{len(gid)} group ids for a fine table of {len(ft)} rows: they number other rows.")
     zero_division = _check_zero_division(zero_division)
     ctx = _context(ev, metrics, zero_division)
     for m in metrics:
@@ -597,6 +599,7 @@ class EngineScores(list):
 
 class EngineEvaluation(Evaluation):
     "An Evaluation whose examples stay in Polars, DuckDB or Spark: statistics come back, rows do not."
+    capabilities = frozenset() # no rows in memory: methods that need them `require` them
     def __init__(self, engine:Engine, *, labels=None, pos_label=None, task=None, name=None):
         self.engine, self.name = engine, name
         engine.ev = self
@@ -662,16 +665,14 @@ class EngineEvaluation(Evaluation):
 # %% ../nbs/16_engines.ipynb #76883641
 def _encode_features(self, by, *, bins=5, max_values:int=50) -> list:
     "FeatureCodes over the rows of the finest table of `by` (one engine group-by, cached)."
-    ft = fine_table(self.engine, self, list(by), bins=bins, max_values=max_values)
-    self.engine.current = ft
-    return ft.feats
+    return fine_table(self.engine, self, list(by), bins=bins, max_values=max_values).feats
 
 def _engine_metrics(self, metrics=None, *, ci:float|None=0.95, n_boot:int=200, seed:int=0, zero_division="warn"):
     "The overall metrics of the evaluation set, with confidence intervals, from one group-by in the engine."
     from mlcompass.metrics import resolve_metrics, warn_undefined, MetricsResult
     ms = resolve_metrics(self, metrics)
-    self.encode_features([])
-    res = evaluate_fine(self, np.zeros(len(self.engine.current), np.intp), 1, ms, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division)
+    ft = fine_table(self.engine, self, [])
+    res = evaluate_fine(self, np.zeros(len(ft), np.intp), 1, ms, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division, table=ft)
     warn_undefined(res["values"], ms, zero_division, where="overall", left_out=res["left_out"])
     rows = {m.name: {"value": res["values"][m.name][0], "ci_low": res["low"].get(m.name, [np.nan])[0],
                      "ci_high": res["high"].get(m.name, [np.nan])[0]} for m in ms}
@@ -697,7 +698,7 @@ def _slice_filter(ev, sf, predicate):
     row = row.iloc[0]
     bins, max_values = sf.params.get("bins", 5), sf.params.get("max_values", 50)
     feats = ev.encode_features(sf.by, bins=bins, max_values=max_values)
-    ft = ev.engine.current
+    ft = feats[0].table
     cond = nw.lit(True)
     for f in feats:
         v = row[f.name]
@@ -864,8 +865,7 @@ def trivial_evaluation(self, b) -> EngineEvaluation:
         cols, scores = {"__trivial": nw.lit(value)}, []
     else:
         if b.train_labels is None:
-            self.encode_features([])
-            per_label = e.current.stats.cm.sum(axis=(0, 2)) # weighted rows per true label
+            per_label = fine_table(e, self, []).stats.cm.sum(axis=(0, 2)) # weighted rows per true label
         else:
             tl = pd.Series(np.asarray(b.train_labels, dtype=object))
             per_label = np.array([(tl == v).sum() for v in self.labels.tolist()], float)
@@ -887,7 +887,7 @@ def trivial_evaluation(self, b) -> EngineEvaluation:
         for k, ft in e._fine.items():
             s = ft.stats
             st = GroupStats(s.count, s.weight, s.weight2, _put(s.cm, top), _put(s.cm_w2, top), {})
-            t = FineTable(ft.feats, st, ft.keys, ft.specs)
+            t = FineTable([dataclasses.replace(f) for f in ft.feats], st, ft.keys, ft.specs) # codes of the same rows, numbering this table
             t.query_specs, t.query_keys, t.fkeys = ft.query_specs, ft.query_keys, ft.fkeys
             eng._fine[k] = t
     return _derived(self, ("trivial", b.strategy, None if b.train_labels is None else id(b.train_labels)),
@@ -1025,7 +1025,8 @@ def discovery_sums(engine, ev, ft, expr, key) -> tuple:
 def _engine_discovery_rows(self, feats, errors=None, error=None) -> dict:
     "SliceLine's rows on an engine: the finest slices of the features, with their examples, weights and error sums."
     nw, e = _nw(), self.engine
-    ft, s = e.current, e.current.stats # the fine table of `feats` (encode_features made it current)
+    ft = feats[0].table # the fine table whose rows the features' codes number
+    s = ft.stats
     out = {"codes": search_codes(feats), "count": s.count.astype(float), "weight": s.weight, "weight2": s.weight2}
     if errors is None and self.task != "regression": # the slice query counted the wrong examples: no further query
         wrong = ft.extras["wrong"]
@@ -1072,7 +1073,7 @@ EngineEvaluation.write_predictions = write_predictions
 
 # %% ../nbs/16_engines.ipynb #9f39e016
 def _unsupported(what):
-    def f(self, *args, **kwargs): raise NotImplementedError(MSG_ENGINE_UNSUPPORTED.format(what=what, engine=self.engine.name))
+    def f(self, *args, **kwargs): self.require("rows", what)
     f.__doc__ = f"Not available on engines: {what} needs the examples in memory."
     return f
 
@@ -1101,3 +1102,5 @@ def engine_evaluation(df, *, y_true:str, y_pred:str, y_score=None, features=None
                     weight=None if sample_weight is None else need("sample_weight", sample_weight), features=list(features),
                     score_bins=score_bins, native=df, connection=connection)
     return EngineEvaluation(engine, **kwargs)
+
+FRAME_READERS[:] = [engine_evaluation] # Evaluation.from_frame reads every source that is not pandas through the engines

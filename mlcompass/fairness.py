@@ -6,8 +6,9 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
-from .core import Evaluation, MSG_FEATURE_MISSING
+from .core import Evaluation, MSG_FEATURE_MISSING, method_of
 from .slices import MISSING
+from .render import Result
 
 # %% auto #0
 __all__ = ['FAIRNESS_METRICS', 'DISPARITIES', 'FairnessReport', 'fairness']
@@ -32,7 +33,7 @@ def _check_sensitive(ev, sensitive, arg):
     return cols
 
 # %% ../nbs/12_fairness.ipynb #1059d948
-class FairnessReport:
+class FairnessReport(Result):
     "Metrics per sensitive group with intervals, disparities (fairlearn's definitions), four-fifths rule, small groups."
     def __init__(self, slices, by_group, overall, sensitive, control, metrics, four_fifths, small, ev, too_small, thin):
         self.slices, self.by_group, self.overall, self.too_small, self.thin = slices, by_group, overall, too_small, thin
@@ -216,8 +217,7 @@ def _categorical_view(ev, cols):
         if not isinstance(view.data[c].dtype, pd.CategoricalDtype): view.data[c] = view.data[c].astype("category")
     return view
 
-Evaluation.fairness = lambda self, sensitive, **kw: fairness(self, sensitive, **kw)
-Evaluation.fairness.__doc__ = "Metrics per sensitive group with disparities (see `mlcompass.fairness.fairness`)."
+method_of(Evaluation, fairness)
 
 # %% ../nbs/12_fairness.ipynb #fdaa7fc0
 def _fair_html(self) -> str:
@@ -239,7 +239,7 @@ def _fair_plot(self, ax=None, metric:str|None=None):
     if metric not in self.metric_names: raise ValueError(f"metric={metric!r} is not in this report; it has {self.metric_names}.")
     f = self.slices.to_frame()
     f = f[f["depth"] == len(self.sensitive) + len(self.control)].iloc[::-1]
-    if ax is None: _, ax = plt.subplots(figsize=(7, 0.35 * len(f) + 1.4))
+    ax = self._axes(ax, (7, 0.35 * len(f) + 1.4))
     y = np.arange(len(f))
     colors = np.where(f["too_small"], "#aaaaaa", "#1f4e79")
     if metric + "_ci_low" in f:
@@ -251,8 +251,7 @@ def _fair_plot(self, ax=None, metric:str|None=None):
         top = np.nanmax(f[metric].to_numpy(float))
         ax.axvspan(self.four_fifths * top, top, color="#2e7d32", alpha=0.12, label=f"within {self.four_fifths:.0%} of the highest")
     ax.set_yticks(y, f["slice"]); ax.set_xlabel(metric); ax.legend(fontsize="small")
-    self.ax_, self.figure_ = ax, ax.figure
-    return self
+    return self._drawn(ax)
 
 def _fair_widget(self):
     import ipywidgets as W

@@ -8,8 +8,9 @@ import json, math, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import Evaluation
+from .core import Evaluation, method_of
 from .metrics import METRICS, UndefinedMetricWarning, resolve_metrics, default_metrics
+from .render import Result, plain
 
 # %% auto #0
 __all__ = ['GATE_KINDS', 'OPTIONS', 'DISPARITY_NAMES', 'ERR_UNKNOWN_KEY', 'ERR_THRESHOLD', 'ERR_METRIC', 'Gates', 'GateResults',
@@ -111,12 +112,11 @@ def _thresholds(kind, v):
     return out
 
 # %% ../nbs/17_gates.ipynb #6b20fc7e
-class GateResults:
+class GateResults(Result):
     "The outcome of quality gates: one row per checked figure, and whether all passed."
     def __init__(self, frame:pd.DataFrame, gates:Gates, notes:list):
         self.frame, self.gates, self.notes = frame, gates, notes
 
-    def to_frame(self) -> pd.DataFrame: return self.frame.copy()
     @property
     def failures(self) -> pd.DataFrame: return self.frame[self.frame["status"] == "fail"].copy()
     @property
@@ -136,8 +136,7 @@ class GateResults:
 
     def to_dict(self) -> dict:
         "The results as plain JSON-ready data: passed, counts and one record per row."
-        from mlcompass.report import _clean
-        rows = [_clean(r) for r in self.frame.to_dict(orient="records")]
+        rows = plain(self.frame.to_dict(orient="records"))
         return {"passed": self.passed, "strict": self.gates.strict, "summary": self.summary(), "results": rows, "notes": list(self.notes)}
 
     def __repr__(self): return f"GateResults\n{self.summary()}"
@@ -158,12 +157,11 @@ class GateResults:
         f = self.frame[self.frame["status"] != "skipped"]
         margin = np.where(f["op"] == ">=", f["value"] - f["threshold"], f["threshold"] - f["value"])
         labels = (f["gate"] + " · " + f["metric"] + " · " + f["scope"]).tolist()
-        if ax is None: _, ax = plt.subplots(figsize=(7, 0.3 * len(f) + 1))
+        ax = self._axes(ax, (7, 0.3 * len(f) + 1))
         ax.barh(range(len(f)), margin, color=np.where(f["status"] == "fail", "#b00020", "#1b7f3b"))
         ax.set_yticks(range(len(f)), labels); ax.invert_yaxis()
         ax.axvline(0, color="#333", lw=1); ax.set_xlabel("margin to the threshold (negative: fails)")
-        self.ax_, self.figure_ = ax, ax.figure
-        return self
+        return self._drawn(ax)
 
     def widget(self):
         "The table, with a switch to show only the failures."
@@ -320,4 +318,4 @@ def check(ev:Evaluation, gates:Gates|dict|str|Path, # Gates, a mapping of settin
     frame = pd.DataFrame(rows, columns=_COLS)
     return GateResults(frame, gates, notes)
 
-Evaluation.check = check
+method_of(Evaluation, check)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from .stats import (GroupStats, group_stats, wilson, two_proportion_p, diff_p, poisson_cells,
                     replicate_chunks, percentile_ci, stream, check_int, check_ci, kish as _kish)
+from .render import Result
 
 # %% auto #0
 __all__ = ['METRICS', 'SCORE_BINS', 'ROW_BOOTSTRAP_MAX', 'HIST_CELLS', 'HIST_METHOD', 'SUMS_METHOD', 'UndefinedMetricWarning',
@@ -425,12 +426,13 @@ def evaluate_groups(ev, # the Evaluation
                     zero_division="warn", # value where a metric divides by zero: 'warn' (NaN + warning), np.nan, 0 or 1
                     test:bool=False, # also test each group against the rest (first metric)
                     total:dict|None=None, # statistics and values of the whole data (for the test)
+                    table=None, # on an engine: the fine table whose rows `gid` numbers (`FeatureCodes.table`)
                    ) -> dict:
     "Values, intervals and tests of `metrics` for every group."
     check_int("n_boot", n_boot, 0); check_int("seed", seed, 0)
     if ci is not None: check_ci(ci)
-    if getattr(ev, "engine", None) is not None: # examples in an engine: `gid` numbers rows of its fine table (mlcompass.engines)
-        return ev.evaluate_groups(gid, G, metrics, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division, test=test, total=total)
+    if ev.engine is not None: # examples in an engine: `gid` numbers rows of its fine table (mlcompass.engines)
+        return ev.evaluate_groups(gid, G, metrics, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division, test=test, total=total, table=table)
     zero_division = _check_zero_division(zero_division)
     ctx = _context(ev, metrics, zero_division)
     kinds = {m.kind for m in metrics}
@@ -700,12 +702,11 @@ def method_notes(methods:dict) -> list:
             f" (their cost does not grow with the rows; the row bootstrap's does, beyond {ROW_BOOTSTRAP_MAX:,} examples or on an engine)."]
 
 # %% ../nbs/03_metrics.ipynb #223f85a0
-class MetricsResult:
+class MetricsResult(Result):
     "Overall metrics with intervals: `.to_frame()`, `.to_dict()`, a static HTML table."
     def __init__(self, frame:pd.DataFrame, *, ci, n, name=None, methods=None):
         self.frame, self.ci, self.n, self.name, self.methods = frame, ci, n, name, methods or {}
 
-    def to_frame(self) -> pd.DataFrame: return self.frame.copy()
     def to_dict(self) -> dict: return self.frame["value"].to_dict()
     def __getitem__(self, metric): return self.frame.loc[metric, "value"]
     def __repr__(self): return f"MetricsResult(n={self.n})\n{self.frame.to_string()}"
@@ -721,15 +722,14 @@ def _metrics_plot(self, ax=None):
     "Each metric with its interval (dot and whisker)."
     import matplotlib.pyplot as plt
     f = self.frame.iloc[::-1]
-    if ax is None: _, ax = plt.subplots(figsize=(6, 0.35 * len(f) + 1))
+    ax = self._axes(ax, (6, 0.35 * len(f) + 1))
     y = np.arange(len(f))
     ok = f["ci_low"].notna().to_numpy()
     ax.hlines(y[ok], f["ci_low"][ok], f["ci_high"][ok], color="#1f4e79", lw=1.5)
     ax.scatter(f["value"], y, color="#1f4e79", zorder=3)
     ax.set_yticks(y, f.index)
     ax.set_xlabel("value" + (f" ({self.ci:.0%} interval)" if self.ci else ""))
-    self.ax_, self.figure_ = ax, ax.figure
-    return self
+    return self._drawn(ax)
 
 def _metrics_widget(self):
     "The table as a widget (an HTML widget holding the static table)."

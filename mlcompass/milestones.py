@@ -9,6 +9,7 @@ import pandas as pd
 from .core import Evaluation
 from .metrics import METRICS, resolve_metrics, default_metrics
 from .stats import settled
+from .render import Result
 
 # %% auto #0
 __all__ = ['ADVICE', 'GAP_NAMES', 'Milestones', 'milestones']
@@ -37,13 +38,12 @@ def _figure(x, metric, name):
     if isinstance(x, (int, float, np.number)) and not isinstance(x, bool): return float(x), np.nan, np.nan, None
     raise TypeError(f"{name} must be an Evaluation or a number, not {type(x).__name__}: {x!r}.")
 
-class Milestones:
+class Milestones(Result):
     "Training, dev and test performance against human level: the gaps, the milestones met, the focus."
     def __init__(self, frame, gaps, milestones, focus, metric, tolerance, unit):
         self.frame, self.gaps, self.milestones, self.focus = frame, gaps, milestones, focus
         self.metric, self.tolerance, self.unit = metric, tolerance, unit
 
-    def to_frame(self) -> pd.DataFrame: return self.frame.copy()
     @property
     def advice(self) -> str: return ADVICE[self.focus]
 
@@ -76,7 +76,7 @@ class Milestones:
         "Human-level, training, dev and test figures as bars, with the gaps between them."
         import matplotlib.pyplot as plt
         f = self.frame
-        if ax is None: _, ax = plt.subplots(figsize=(5.5, 3.2))
+        ax = self._axes(ax, (5.5, 3.2))
         x = np.arange(len(f))
         err = np.array([f["value"] - f["ci_low"], f["ci_high"] - f["value"]])
         ax.bar(x, f["value"], color=["#888888" if i == "human-level" else "#1f4e79" for i in f.index],
@@ -84,12 +84,8 @@ class Milestones:
         ax.set_xticks(x, f.index); ax.set_ylabel(self.metric)
         lo = np.nanmin(f["value"]); ax.set_ylim(max(0, lo - 0.1 * abs(lo) - 0.02), None)
         ax.set_title(f"focus: {self.focus}")
-        self.ax_, self.figure_ = ax, ax.figure
-        return self
+        return self._drawn(ax)
 
-    def widget(self):
-        import ipywidgets as W
-        return W.HTML(self._repr_html_())
 
 def milestones(*, train=None, # training-set performance: an Evaluation or a number
                dev=None, # dev-set performance

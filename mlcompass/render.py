@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['WORSE', 'BETTER', 'SMALL', 'fmt_num', 'fmt_p', 'fmt_ci', 'Cell', 'html_table', 'gap_style']
+__all__ = ['WORSE', 'BETTER', 'SMALL', 'fmt_num', 'fmt_p', 'fmt_ci', 'Cell', 'html_table', 'gap_style', 'plain', 'Result']
 
 # %% ../nbs/02_render.ipynb #2337e7f6
 def fmt_num(x, digits:int=3) -> str:
@@ -79,3 +79,50 @@ def gap_style(gap, higher_is_better, significant:bool=True) -> str:
     if gap is None or higher_is_better is None or (isinstance(gap, float) and math.isnan(gap)) or gap == 0 or not significant: return ""
     worse = gap < 0 if higher_is_better else gap > 0
     return WORSE if worse else BETTER
+
+# %% ../nbs/02_render.ipynb #59b21afc
+def plain(x):
+    "JSON-ready: NaN -> None, numpy scalars -> Python, tuples -> lists, dict keys -> str."
+    if isinstance(x, dict): return {str(k): plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [plain(v) for v in x]
+    if isinstance(x, (np.bool_, bool)): return bool(x)
+    if isinstance(x, (np.integer,)): return int(x)
+    if isinstance(x, (float, np.floating)): return None if not np.isfinite(x) else float(x)
+    if x is pd.NA or x is None: return None
+    if isinstance(x, (str, int)): return x
+    return str(x)
+
+class Result:
+    "The shape every analysis result shares: `to_frame`, `to_dict`, `_repr_html_`, `plot(ax=None)` and `widget`."
+    frame: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        "The tidy table behind the result (a copy)."
+        return self.frame.copy()
+
+    def to_dict(self) -> dict:
+        "The table as JSON-ready records."
+        f = self.to_frame()
+        return {"rows": plain(f.reset_index().to_dict(orient="records"))}
+
+    def _repr_html_(self) -> str: raise NotImplementedError(f"{type(self).__name__} has no HTML view")
+
+    def plot(self, ax=None):
+        "Draw the result's chart on `ax` (new axes when None); returns the Axes."
+        raise NotImplementedError(f"{type(self).__name__} has no chart")
+
+    def _axes(self, ax, figsize=(6.4, 4.0)):
+        "The axes to draw on: `ax`, or new ones of `figsize`."
+        if ax is not None: return ax
+        import matplotlib.pyplot as plt
+        return plt.subplots(figsize=figsize)[1]
+
+    def _drawn(self, ax):
+        "Keep the axes and their figure on the result (`ax_`, `figure_`) and return the Axes."
+        self.ax_, self.figure_ = ax, ax.figure
+        return ax
+
+    def widget(self):
+        "The static table as a widget (results with controls override this)."
+        import ipywidgets as W
+        return W.HTML(self._repr_html_())

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from .render import plain
 
 # %% auto #0
 __all__ = ['ADULT_FEATURES', 'SUMMARY_MIME', 'REPORT_FILES', 'ERR_NO_FILE', 'ERR_FORMAT', 'ERR_UNREADABLE', 'ERR_COLUMN',
@@ -235,7 +236,7 @@ def parse_literature(text:str, *, metric:str) -> "Literature":
 
 def _engine_of(ev) -> str:
     "The report engine an evaluation was loaded with."
-    if not hasattr(ev, "engine"): return "pandas"
+    if ev.engine is None: return "pandas"
     return "polars" if ev.engine.kind == "polars" else "duckdb"
 
 def _is_file_ref(ref) -> bool:
@@ -253,7 +254,7 @@ def make_baselines(ev, *, metric:str|None=None, # the metric of the numeric base
     from mlcompass.metrics import default_metrics
     metric = metric or default_metrics(ev)[0]
     out = []
-    if _as_list(human_labels) and hasattr(ev, "engine"): # the annotators' columns, scored in the engine
+    if _as_list(human_labels) and ev.engine is not None: # the annotators' columns, scored in the engine
         cols = _as_list(human_labels)
         if len(cols) > 1:
             import warnings
@@ -284,40 +285,29 @@ def make_baselines(ev, *, metric:str|None=None, # the metric of the numeric base
     return out
 
 # %% ../nbs/06_report.ipynb #71648ebd
-def _clean(x):
-    "JSON-ready: NaN -> None, numpy scalars -> Python, tuples -> lists."
-    if isinstance(x, dict): return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_clean(v) for v in x]
-    if isinstance(x, (np.bool_, bool)): return bool(x)
-    if isinstance(x, (np.integer,)): return int(x)
-    if isinstance(x, (float, np.floating)): return None if not np.isfinite(x) else float(x)
-    if x is pd.NA or x is None: return None
-    if isinstance(x, (str, int)): return x
-    return str(x)
-
 def _records(df:pd.DataFrame, cols:list) -> list:
-    return [_clean(dict(zip(cols, r))) for r in df[[c for c in cols if c in df.columns]].itertuples(index=False)]
+    return [plain(dict(zip(cols, r))) for r in df[[c for c in cols if c in df.columns]].itertuples(index=False)]
 
 def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=None, discovered=None, fairness=None,
               milestones=None, gates=None, classes=None, run_id=None, top:int=10) -> dict:
     "The headline figures of a report as JSON-ready data."
     import mlcompass
     s = {"title": title, "mlcompass_version": mlcompass.__version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-         "n": int(ev.n), "task": ev.task, "labels": _clean(list(ev.labels)) if ev.labels is not None else None,
-         "pos_label": _clean(ev.labels[ev.pos_index]) if ev.pos_index is not None else None}
+         "n": int(ev.n), "task": ev.task, "labels": plain(list(ev.labels)) if ev.labels is not None else None,
+         "pos_label": plain(ev.labels[ev.pos_index]) if ev.pos_index is not None else None}
     if overall is not None:
         f = overall.to_frame()
-        s["overall"] = {m: _clean({"value": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}) for m, r in f.iterrows()}
+        s["overall"] = {m: plain({"value": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}) for m, r in f.iterrows()}
     if comparison is not None:
         c = comparison.to_frame()
         s["baselines"] = _records(comparison.references, ["name", "kind", "metric", "value", "ci_low", "ci_high", "source", "url"])
         head = c.iloc[0]
-        s["gaps"] = {b: _clean(head.get(f"gap_to_{b}")) for b in comparison.baseline_names}
+        s["gaps"] = {b: plain(head.get(f"gap_to_{b}")) for b in comparison.baseline_names}
         if "rank" in c: s["priorities"] = _records(c[c["rank"].notna()].sort_values("rank").head(top),
                                                    ["rank", "slice", "n", "share", "model", f"gap_to_{comparison.target}", "potential_gain"])
         for p in comparison.previous_names:
             ref = comparison.references.set_index("name")["source"].get(p) if len(comparison.references) else None
-            s["previous"] = _clean({"name": p, "source": ref, "metric": comparison.metric.name, "value": head[p], "change": head[f"{p}_change"],
+            s["previous"] = plain({"name": p, "source": ref, "metric": comparison.metric.name, "value": head[p], "change": head[f"{p}_change"],
                                     "ci_low": head[f"{p}_change_ci_low"], "ci_high": head[f"{p}_change_ci_high"],
                                     "p_value": head[f"{p}_p_value"], "verdict": head[f"{p}_verdict"]})
     if slices is not None:
@@ -333,11 +323,11 @@ def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=
     if fairness is not None:
         disp = fairness.disparities()
         s["fairness"] = {"sensitive": list(fairness.sensitive),
-                         "disparities": {str(k): _clean(dict(v)) for k, v in disp.to_dict(orient="index").items()},
+                         "disparities": {str(k): plain(dict(v)) for k, v in disp.to_dict(orient="index").items()},
                          "small_groups": [str(g) for g in fairness.small_groups]}
     if milestones is not None:
-        s["milestones"] = {"metric": milestones.metric, "focus": milestones.focus, "gaps": _clean(milestones.gaps),
-                           "figures": _clean(milestones.to_frame()["value"].to_dict())}
+        s["milestones"] = {"metric": milestones.metric, "focus": milestones.focus, "gaps": plain(milestones.gaps),
+                           "figures": plain(milestones.to_frame()["value"].to_dict())}
     if gates is not None: s["gates"] = gates.to_dict()
     s["passed"] = True if gates is None else bool(gates.passed)
     if run_id is not None: s["run_id"] = int(run_id)
@@ -355,7 +345,7 @@ class _Summary:
 def save_summary(summary:dict):
     "Show the summary in the notebook, keeping the data under its own MIME type for `run`/`read_summary`."
     from IPython.display import display
-    display(_Summary(_clean(summary)))
+    display(_Summary(plain(summary)))
 
 def read_summary(notebook) -> dict:
     "The summary saved in an executed report notebook (a path or a notebook node)."
@@ -526,7 +516,7 @@ def run(template:str|Path="error_analysis", # a shipped template's name or a not
             raise ReportError(f"the report stopped at cell {e.cell_index}: {e.ename}: {_first_line(e.evalue)} (see {nb_path})") from None
     nb = nbformat.read(str(nb_path), as_version=4)
     summary = read_summary(nb)
-    summary["template"], summary["parameters"] = src.stem, _clean(params)
+    summary["template"], summary["parameters"] = src.stem, plain(params)
     nb.metadata.setdefault("mlcompass", {})["summary"] = summary
     nbformat.write(nb, str(nb_path))
     to_html(nb, out / "report.html", title=summary.get("title") or "mlcompass report")

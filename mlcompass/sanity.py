@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from .core import Evaluation
+from .render import Result
 
 # %% auto #0
 __all__ = ['Check', 'overfit_tiny', 'beats_trivial', 'leakage', 'SanityReport', 'sanity']
@@ -93,7 +94,7 @@ def leakage(X:pd.DataFrame, y, *, threshold:float=0.98, cv:int=3, seed:int=0) ->
     return Check("no label leakage", not leaks, msg, {"scores": scores, "threshold": threshold})
 
 # %% ../nbs/10_sanity.ipynb #192af007
-class SanityReport:
+class SanityReport(Result):
     "The results of several sanity checks."
     def __init__(self, checks:list): self.checks = list(checks)
     @property
@@ -110,20 +111,21 @@ class SanityReport:
                 for c in self.checks]
         return html_table(["check", "result", "details"], rows, caption="Sanity checks")
     def plot(self, ax=None):
-        "The leakage scores per feature, against the threshold (when the leakage check ran)."
-        import matplotlib.pyplot as plt
+        "The leakage scores per feature against the threshold when the leakage check ran; else each check, passed or failed."
         leak = next((c for c in self.checks if c.name == "no label leakage"), None)
-        if leak is None: raise ValueError("plot shows the leakage check's scores; this report has no leakage check.")
+        if leak is None:
+            ax = self._axes(ax, (6, 0.4 * len(self.checks) + 0.8))
+            names = [c.name for c in self.checks][::-1]
+            ax.barh(names, [1] * len(names), color=["#1b7f3b" if c.passed else "#b00020" for c in self.checks][::-1])
+            for i, c in enumerate(self.checks[::-1]): ax.text(0.02, i, "pass" if c.passed else "fail", va="center", color="white")
+            ax.set_xticks([]); ax.set_xlim(0, 1)
+            return self._drawn(ax)
         s = pd.Series(leak.figures["scores"]).sort_values()
-        if ax is None: _, ax = plt.subplots(figsize=(6, 0.3 * len(s) + 1))
+        ax = self._axes(ax, (6, 0.3 * len(s) + 1))
         ax.barh(s.index.astype(str), s.values, color=np.where(s.values >= leak.figures["threshold"], "#b00020", "#1f4e79"))
         ax.axvline(leak.figures["threshold"], color="#b00020", ls="--", lw=1)
         ax.set_xlabel("score of the feature alone")
-        self.ax_, self.figure_ = ax, ax.figure
-        return self
-    def widget(self):
-        import ipywidgets as W
-        return W.HTML(self._repr_html_())
+        return self._drawn(ax)
 
 def sanity(*, model=None, X=None, y=None, ev:Evaluation|None=None, n_tiny:int=50, leakage_threshold:float=0.98,
            seed:int=0) -> SanityReport:

@@ -11,6 +11,7 @@ import pandas as pd
 from .core import MSG_FEATURE_MISSING, MSG_INFINITE, _positions
 from .stats import combine_codes, bh_adjust, check_int
 from .metrics import resolve_metrics, evaluate_groups, warn_undefined, method_notes
+from .render import Result
 
 # %% auto #0
 __all__ = ['MISSING', 'OTHER', 'MSG_RESERVED_VALUE', 'RESERVED', 'METRIC_SUFFIXES', 'MAX_SLICES', 'MSG_TOO_MANY_SLICES',
@@ -32,6 +33,7 @@ class FeatureCodes:
     values: list
     predicates: list
     binned: bool = False
+    table: object = None # the engine's fine table whose rows the codes number (None: the codes number the examples)
 
     @property
     def card(self): return len(self.values)
@@ -159,7 +161,7 @@ def _check_by(ev, by):
 def encode_features(ev, by, *, bins=5, max_values:int=50) -> list:
     "FeatureCodes for each column of `by`; bins: an int, a list of edges, or {column: int or edges} (5 bins for the others)."
     check_int("max_values", max_values, 1)
-    if getattr(ev, "engine", None) is not None: return ev.encode_features(by, bins=bins, max_values=max_values) # codes of fine-table rows
+    if ev.engine is not None: return ev.encode_features(by, bins=bins, max_values=max_values) # codes of fine-table rows
     cache = ev.__dict__.get("_codes")
     if cache is None or cache[0] is not ev.data: # kept per data frame: a view with other data gets its own
         cache = ev._codes = (ev.data, {})
@@ -227,7 +229,8 @@ def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, 
     feats = encode_features(ev, by, bins=bins, max_values=max_values)
     check_slice_budget(feats, max_depth, max_slices, max_values)
     kw = dict(ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division)
-    overall = evaluate_groups(ev, np.zeros(len(feats[0].codes), np.intp), 1, ms, **kw) # one group of the rows the codes number
+    kw["table"] = feats[0].table # the rows the codes number: the examples, or an engine's fine table
+    overall = evaluate_groups(ev, np.zeros(len(feats[0].codes), np.intp), 1, ms, **kw)
     total_w = overall["stats"].weight[0]
     parts, n_eff, left_out, methods = [], [], [], dict(overall["methods"])
     combos = sum(math.comb(len(feats), d) for d in range(1, max_depth + 1))
@@ -282,7 +285,7 @@ def _combo_frame(by, fs, keys, res, ms, overall, total_w, ci, weighted):
     return pd.DataFrame(cols)
 
 # %% ../nbs/04_slices.ipynb #0cc4859d
-class SliceFrame:
+class SliceFrame(Result):
     "Metrics per slice: `.to_frame()`, `.overall`, `.worst()`, a static HTML table, `.plot()` and `.widget()`."
     def __init__(self, frame, *, overall, overall_ci, metrics, by, max_depth, ci, small, min_support, hidden, n, name=None,
                  evaluation=None, params=None, methods=None):
@@ -402,7 +405,7 @@ def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_
     import matplotlib.pyplot as plt
     m = self._metric(metric)
     f = self.worst(max_slices, m.name, include_small=include_small).frame.iloc[::-1]
-    if ax is None: _, ax = plt.subplots(figsize=(7, 0.3 * len(f) + 1.2))
+    ax = self._axes(ax, (7, 0.3 * len(f) + 1.2))
     y = np.arange(len(f))
     colors = np.where(f["too_small"], "#aaaaaa", "#1f4e79")
     if self.ci:
@@ -415,8 +418,7 @@ def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_
     ax.set_yticks(y, [s if len(s) < 60 else s[:57] + "…" for s in f["slice"]])
     ax.set_xlabel(m.name + (f" ({self.ci:.0%} interval)" if self.ci else ""))
     ax.legend(loc="best", fontsize="small")
-    self.ax_, self.figure_ = ax, ax.figure
-    return self
+    return self._drawn(ax)
 
 SliceFrame.plot = _slice_plot
 

@@ -89,7 +89,7 @@ def fingerprint_of(y_true, sample_weight=None) -> str:
 def fingerprint(ev:Evaluation) -> str|None:
     """A short hash of the evaluation examples (true labels and weights, in order), independent of the predictions and of the
     slicing columns. None on an engine: its rows are not in memory, and a comparison checks the stored labels row by row instead."""
-    if hasattr(ev, "engine"): return None
+    if ev.engine is not None: return None
     return fingerprint_of(ev.y_true, ev.w)
 
 def git_commit(cwd=None) -> str|None:
@@ -142,7 +142,7 @@ class RunStore:
             self.predictions_dir.mkdir(exist_ok=True)
             pred_path = self.predictions_dir / f"{uuid.uuid4().hex}.parquet"
             tmp = pred_path.with_suffix(".tmp")
-            if hasattr(ev, "engine"): ev.write_predictions(tmp) # streamed by the engine, in the source's order
+            if ev.engine is not None: ev.write_predictions(tmp) # streamed by the engine, in the source's order
             else: _predictions_frame(ev).to_parquet(tmp, index=False)
             os.replace(tmp, pred_path)
         metrics_json = json.dumps({m: {"value": _num(r["value"]), "ci_low": _num(r["ci_low"]), "ci_high": _num(r["ci_high"])}

@@ -1,5 +1,7 @@
 import os
 
+import pandas as pd
+import pytest
 from hypothesis import settings
 
 # CI explores a fixed set of examples (reproducible runs); local runs keep exploring new ones.
@@ -15,3 +17,19 @@ def pytest_terminal_summary(terminalreporter):
     if times:
         terminalreporter.write_sep("-", "tutorial execution times")
         for name, s in times: terminalreporter.write_line(f"{s:6.1f} s  {name}")
+
+
+@pytest.fixture(params=["pandas", "polars", "parquet"])
+def source(request, tmp_path):
+    """A function turning a pandas frame into the same data in memory, in Polars, or as a Parquet file read by DuckDB:
+    a test that takes `source` runs once on each engine. `source.engine` names the engine."""
+    def make(df: pd.DataFrame):
+        if request.param == "pandas": return df
+        if request.param == "polars":
+            import polars as pl
+            return pl.from_pandas(df)
+        path = tmp_path / f"data{len(list(tmp_path.iterdir()))}.parquet"
+        df.to_parquet(path, index=False)
+        return str(path)
+    make.engine = request.param
+    return make

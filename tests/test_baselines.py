@@ -275,13 +275,13 @@ def test_results_plot_and_widget():
     matplotlib.use("Agg")
     import ipywidgets
     cmp = mc.compare(speech_eval(), [mc.HumanLevel(per_slice={"clean speech": .95})], by="audio")
-    assert cmp.plot() is cmp and len(cmp.ax_.collections) >= 2
+    assert cmp.plot() is cmp.ax_ and len(cmp.ax_.collections) >= 2
     for marks in cmp.ax_.collections[1:]:  # each baseline's hollow markers have a visible edge
         assert marks.get_edgecolor().shape[0] > 0 and marks.get_edgecolor()[0][3] > 0
     assert isinstance(cmp.widget(), ipywidgets.VBox)
     ms = mc.milestones(train=0.92, dev=0.90, human=0.99)
-    assert ms.plot().ax_ is not None and "focus on bias" in ms._repr_html_()
+    assert ms.plot() is ms.ax_ and "focus on bias" in ms._repr_html_()
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=200)}); y = (X["a"] > 0).astype(int).to_numpy()
     rep = mc.sanity(X=X, y=y)
-    assert rep.plot().ax_ is not None and isinstance(rep.widget(), ipywidgets.HTML)
+    assert rep.plot() is rep.ax_ and isinstance(rep.widget(), ipywidgets.HTML)

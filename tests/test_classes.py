@@ -602,6 +602,6 @@ def test_displays_render():
     rep = mc.Evaluation(yt, np.where(rng.random(120) < .3, "a", yt)).classes(n_boot=20)
     html = rep._repr_html_()
     assert "macro avg" in html and "per class" in html
-    assert rep.plot(kind="bars").figure_ is not None and rep.plot(kind="confusion").figure_ is not None
+    assert rep.plot(kind="bars").figure is rep.figure_ and rep.plot(kind="confusion").figure is rep.figure_
     with pytest.raises(ValueError, match="kind='pie' must be 'bars' or 'confusion'"): rep.plot(kind="pie")
     plt.close("all")

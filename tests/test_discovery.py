@@ -146,7 +146,8 @@ def test_error_tree_leaves_partition_the_data():
     assert "device == 'web'" in f["slice"].iloc[0] and "noise == 'car'" in f["slice"].iloc[0]
     import matplotlib
     matplotlib.use("Agg")
-    ax = found.plot().ax_
+    ax = found.plot()
+    assert found.ax_ is ax
     assert any("error rate =" in t.get_text() for t in ax.texts)
 
 

@@ -483,7 +483,7 @@ def test_displays_render():
     fr = ev.fairness("g", n_boot=20)
     html = fr._repr_html_()
     assert "Fairness by g" in html and "equalized odds" in html
-    assert fr.plot(metric="selection_rate").figure_ is not None and fr.plot(metric="fpr").figure_ is not None
+    assert fr.plot(metric="selection_rate").figure is fr.figure_ and fr.plot(metric="fpr").figure is fr.figure_
     with pytest.raises(ValueError, match="metric='auc' is not in this report"):
         fr.plot(metric="auc")
     assert "FairnessReport(sensitive=['g']" in repr(fr)

@@ -12,22 +12,6 @@ import mlcompass as mc
 pl = pytest.importorskip("polars")
 pytest.importorskip("duckdb")
 
-ENGINES = ["pandas", "polars", "parquet"]
-
-
-@pytest.fixture(params=ENGINES)
-def source(request, tmp_path):
-    "A function turning a pandas frame into the same data in memory, in Polars, or as a Parquet file read by DuckDB."
-    def make(df: pd.DataFrame):
-        if request.param == "pandas": return df
-        if request.param == "polars": return pl.from_pandas(df)
-        path = tmp_path / f"data{len(list(tmp_path.iterdir()))}.parquet"
-        df.to_parquet(path, index=False)
-        return str(path)
-    make.engine = request.param
-    return make
-
-
 def quiet(fn, *a, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -317,3 +301,18 @@ def test_too_many_slices_are_refused_at_once(source):
     with pytest.raises(ValueError, match=r"make up to 360 slices, more than max_slices=300 .* Narrow the question"):
         ev.compare([mc.HumanLevel(.9)], by=by, max_depth=1, max_slices=300)
     assert len(quiet(ev.slices, by=by[:2], max_depth=2, max_slices=1000, ci=None)) <= 1000
+
+
+def test_group_ids_name_their_table_on_an_engine():
+    from mlcompass.metrics import evaluate_groups, resolve_metrics
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"y": rng.integers(0, 2, 500), "p": rng.integers(0, 2, 500), "a": rng.choice(list("xy"), 500), "b": rng.choice(list("uv"), 500)})
+    ev = mc.Evaluation.from_frame(pl.from_pandas(d), y_true="y", y_pred="p")
+    fa = ev.encode_features(["a"])
+    ev.encode_features(["b"]) # an unrelated call in between changes nothing
+    ms = resolve_metrics(ev, ["accuracy"])
+    got = evaluate_groups(ev, fa[0].codes, fa[0].card, ms, ci=None, table=fa[0].table)["values"]["accuracy"]
+    want = d.assign(ok=d.y == d.p).groupby("a")["ok"].mean().to_numpy()
+    np.testing.assert_allclose(got, want)
+    with pytest.raises(ValueError, match="needs table="):
+        evaluate_groups(ev, fa[0].codes, fa[0].card, ms, ci=None)

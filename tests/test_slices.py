@@ -170,10 +170,10 @@ def test_plot_returns_self_with_axes(ev):
     import matplotlib
     matplotlib.use("Agg")
     sf = ev.slices(by=["city", "age"], metrics=["accuracy"])
-    assert sf.plot() is sf and sf.ax_ is not None
+    assert sf.plot() is sf.ax_ and sf.ax_ is not None
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots()
-    assert sf.plot(ax=ax, metric="accuracy").ax_ is ax
+    assert sf.plot(ax=ax, metric="accuracy") is ax and sf.ax_ is ax
 
 
 def test_widget_builds(ev):
@@ -219,5 +219,5 @@ def test_overall_metrics_result_shows_everywhere():
     ev = mc.Evaluation([0, 1, 1, 0, 1], [0, 1, 0, 0, 1], y_score=[.1, .9, .4, .3, .8])
     res = ev.metrics()
     assert list(res.to_frame().columns) == ["value", "ci_low", "ci_high"]
-    assert res.plot() is res and res.ax_ is not None
+    assert res.plot() is res.ax_ and res.ax_ is not None
     assert "accuracy" in res.widget().value and "<table" in res._repr_html_()

@@ -1,0 +1,128 @@
+"""The structure the architecture promises: one shape for every result, real method signatures, no import cycles."""
+import ast
+import inspect
+import json
+import pathlib
+import warnings
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlcompass as mc
+from mlcompass.render import Result
+
+PKG = pathlib.Path(mc.__file__).parent
+ODD = "<b>R&D</b>" # a value from the data that must reach the HTML escaped
+
+
+@pytest.fixture(scope="module")
+def ev():
+    rng = np.random.default_rng(0)
+    n = 600
+    g = rng.choice(["north", "south", ODD], n)
+    y = rng.integers(0, 2, n)
+    s = np.clip(0.35 * y + 0.65 * rng.random(n) - 0.1 * (g == "south"), 0, 1)
+    return mc.Evaluation(y, (s > 0.5).astype(int), y_score=s, data={"g": g, "x": rng.normal(size=n)})
+
+
+def quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+RESULTS = {
+    "MetricsResult": lambda ev: ev.metrics(),
+    "SliceFrame": lambda ev: ev.slices(by="g"),
+    "DiscoveredSlices (SliceLine)": lambda ev: ev.discover(by=["g", "x"]),
+    "DiscoveredSlices (tree)": lambda ev: ev.discover("tree", by=["g", "x"]),
+    "BaselineComparison": lambda ev: ev.compare([mc.HumanLevel(0.9)], by="g"),
+    "ClassReport": lambda ev: ev.classes(),
+    "Curves": lambda ev: ev.curves("pr"),
+    "ThresholdChoice": lambda ev: ev.choose_threshold(maximize="f1"),
+    "FairnessReport": lambda ev: ev.fairness("g"),
+    "GateResults": lambda ev: ev.check(mc.Gates(min_overall={"accuracy": 0.5}, min_slice={"accuracy": 0.5}, by="g")),
+    "SanityReport": lambda ev: mc.sanity(ev=ev),
+    "Milestones": lambda ev: mc.milestones(train=0.95, dev=0.9, human=0.97),
+}
+
+
+@pytest.mark.parametrize("name", RESULTS)
+def test_every_result_has_one_shape(ev, name):
+    r = quiet(lambda: RESULTS[name](ev))
+    assert isinstance(r, Result), type(r)
+    f = r.to_frame()
+    assert isinstance(f, pd.DataFrame) and len(f) and f is not r.to_frame() # a copy
+    json.dumps(r.to_dict()) # plain data
+    html = r._repr_html_()
+    assert isinstance(html, str) and html.strip().startswith("<") and "<script" not in html
+    assert ODD not in html # data reaches the page escaped
+    ax = quiet(r.plot)
+    assert isinstance(ax, plt.Axes) and r.ax_ is ax and r.figure_ is ax.figure
+    _, given = plt.subplots()
+    assert quiet(lambda: r.plot(ax=given)) is given and r.ax_ is given
+    plt.close("all")
+    import ipywidgets
+    assert isinstance(r.widget(), ipywidgets.Widget)
+
+
+def test_result_classes_are_all_covered():
+    "Every Result subclass the package defines is in the contract test above."
+    import mlcompass.widgets # noqa: F401 (load every module)
+    def subclasses(c): return {c} | {s for k in c.__subclasses__() for s in subclasses(k)}
+    names = {c.__name__ for c in subclasses(Result) if c.__module__.startswith("mlcompass")} - {"Result"}
+    assert names <= {k.split(" ")[0] for k in RESULTS}, names
+
+
+@pytest.mark.parametrize("method", ["slices", "metrics", "compare", "classes", "curves", "choose_threshold", "thresholds",
+                                    "discover", "fairness", "check", "for_class", "with_tags", "widget"])
+def test_evaluation_methods_show_their_parameters(method):
+    params = inspect.signature(getattr(mc.Evaluation, method)).parameters
+    assert list(params)[0] == "self"
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()), (method, list(params))
+
+
+def test_a_method_signature_in_full():
+    params = inspect.signature(mc.Evaluation.classes).parameters
+    assert list(params) == ["self", "min_support", "rare_share", "paradox_margin", "zero_division", "ci", "n_boot", "seed"]
+    assert mc.Evaluation.compare.__doc__ == mc.compare.__doc__
+
+
+def module_graph():
+    "mlcompass module -> the mlcompass modules it imports anywhere in its source (top level or inside functions)."
+    mods = {p.stem for p in PKG.glob("*.py")} - {"_modidx"}
+    graph = {}
+    for m in mods:
+        deps = set()
+        for node in ast.walk(ast.parse((PKG / f"{m}.py").read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1: deps |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+                elif node.module and node.module.startswith("mlcompass."): deps.add(node.module.split(".")[1])
+                elif node.module == "mlcompass": deps |= {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("mlcompass.")}
+        graph[m] = (deps & mods) - {m}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = module_graph()
+    cycles, done = [], set()
+    def visit(m, path):
+        if m in path: cycles.append(path[path.index(m):] + [m]); return
+        if m in done: return
+        for d in sorted(graph[m]): visit(d, path + [m])
+        done.add(m)
+    for m in sorted(graph): visit(m, [])
+    assert not cycles, cycles
+
+
+def test_import_stays_light():
+    import subprocess, sys
+    code = "import sys, mlcompass; print(sorted(m for m in ('matplotlib', 'seaborn', 'ipywidgets', 'fairlearn', 'sklearn', 'polars', 'duckdb', 'narwhals', 'pyspark') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", out
