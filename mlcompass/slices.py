@@ -57,10 +57,10 @@ def encode_feature(col:pd.Series, # the metadata column
                   ) -> FeatureCodes:
     "Codes, display values and predicates for one feature."
     q = _qname(name)
-    bins = check_bins(bins, name)
     missing = np.asarray(col.isna(), dtype=bool)
     is_num = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     if is_num:
+        bins = check_bins(bins, name)
         x = col.to_numpy(dtype=float, na_value=np.nan)
         inf = np.isinf(x)
         if inf.any(): raise ValueError(MSG_INFINITE.format(arg=f"data column {name!r}", count=int(inf.sum()), positions=_positions(inf)))
@@ -161,6 +161,7 @@ def _check_by(ev, by):
 def encode_features(ev, by, *, bins=5, max_values:int=50) -> list:
     "FeatureCodes for each column of `by`; bins: an int, a list of edges, or {column: int or edges} (5 bins for the others)."
     check_int("max_values", max_values, 1)
+    for b, bb in (bins.items() if isinstance(bins, dict) else [(None, bins)]): check_bins(bb, b) # before any work, on every engine
     if ev.engine is not None: return ev.encode_features(by, bins=bins, max_values=max_values) # codes of fine-table rows
     cache = ev.__dict__.get("_codes")
     if cache is None or cache[0] is not ev.data: # kept per data frame: a view with other data gets its own

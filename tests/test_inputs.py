@@ -253,7 +253,7 @@ BAD_ARGUMENTS = [
     ("slices", dict(by="g", seed="abc"), "seed='abc' must be an integer >= 0."),
     ("slices", dict(by="g", max_values=0), "max_values=0 must be an integer >= 1."),
     ("slices", dict(by="g", ci=2), "ci=2 must be a confidence level strictly between 0 and 1, e.g. 0.95."),
-    ("slices", dict(by="x", bins=[]), "bins=[] (for 'x') must be a positive number of bins or a non-empty list of finite edges"),
+    ("slices", dict(by="x", bins=[]), "bins=[] must be a positive number of bins or a non-empty list of finite edges"),
     ("metrics", dict(n_boot=-5), "n_boot=-5 must be an integer >= 0."),
     ("thresholds", dict(thresholds=-5), "thresholds=-5 must be a positive number of evenly spaced thresholds"),
     ("thresholds", dict(thresholds=[0.5, np.nan]), "must be a positive int, an array of finite thresholds or 'unique'."),

@@ -179,7 +179,7 @@ def test_infinite_numeric_features_are_refused(source, bins):
 def test_bad_bins_are_named(source, bins):
     d = pd.DataFrame({"y": [0, 1] * 5, "p": [0, 1, 1, 0, 0] * 2, "x": np.arange(10.0)})
     ev = mc.Evaluation.from_frame(source(d), y_true="y", y_pred="p")
-    with pytest.raises(ValueError, match=re.escape(f"bins={bins!r} (for 'x') must be a positive number of bins or a non-empty list of finite edges")):
+    with pytest.raises(ValueError, match=re.escape(f"bins={bins!r} must be a positive number of bins or a non-empty list of finite edges")):
         ev.slices(by="x", bins=bins)
 
 
