@@ -665,7 +665,6 @@ def _cmp_html(self, max_rows:int=40) -> str:
 
 def _cmp_plot(self, ax=None, max_slices:int=20):
     "The model's figure with its interval per slice, against each reference (one marker per baseline)."
-    import matplotlib.pyplot as plt
     f = pd.concat([self.frame[self.frame["slice"] == ALL], self.ranked().head(max_slices)]).iloc[::-1]
     ax = self._axes(ax, (7.5, 0.35 * len(f) + 1.4))
     y = np.arange(len(f))

@@ -156,7 +156,6 @@ class Curves(Result):
         return html_table(["class", what, "points"], [[str(c), fmt_num(a), fmt_num(int((self.frame["class"] == c).sum()))]
                                                       for c, a in self.areas.items()], caption=f"{'Precision-recall' if self.kind == 'pr' else 'ROC'} curves")
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
         ax = self._axes(ax, (5, 4.5))
         x, y = ("recall", "precision") if self.kind == "pr" else ("fpr", "tpr")
         for c, g in self.frame.groupby("class", sort=False):
@@ -339,7 +338,6 @@ def _classes_html(self) -> str:
 
 def _classes_plot(self, ax=None, kind:str="bars", normalize:str|None="true"):
     "kind='bars': per-class precision/recall/F1 with intervals; kind='confusion': the confusion-matrix heatmap."
-    import matplotlib.pyplot as plt
     if kind == "confusion":
         import seaborn as sns
         cm = self.confusion(normalize)

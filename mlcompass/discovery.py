@@ -401,7 +401,6 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
 def _discovered_plot(self, ax=None, **kw):
     "SliceLine: the slices with their intervals (as SliceFrame.plot); tree: the tree with error and size per node."
     if self.method != "tree": return SliceFrame.plot(self, ax=ax, **kw)
-    import matplotlib.pyplot as plt
     from sklearn.tree import plot_tree
     ax = self._axes(ax, (14, 6))
     plot_tree(self.tree_, feature_names=self.tree_columns_, ax=ax, impurity=False, filled=True, proportion=False, fontsize=8)

@@ -12,7 +12,7 @@ from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCOR
                             MSG_SCORE_WIDTH, MSG_SCORE_REGRESSION, MSG_WEIGHT_NAN, MSG_WEIGHT_NEGATIVE, MSG_WEIGHT_ZERO,
                             MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE, MSG_ENGINE_UNSUPPORTED, MAX_FLOAT_CLASSES, FRAME_READERS, _encode, infer_task,
                             warn_contradicting_scores)
-from .stats import GroupStats, replicate_chunks, poisson_cells, stream
+from .stats import GroupStats, stream
 from .metrics import (SCORE_BINS, binned_auc, binned_ap, gaussian_replicates, cross_names, moment_dicts, sum_reps, hist_reps,
                                SUMS_METHOD, HIST_METHOD)
 from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes, value_codes, check_bins

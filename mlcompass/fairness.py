@@ -234,7 +234,6 @@ def _fair_html(self) -> str:
 
 def _fair_plot(self, ax=None, metric:str|None=None):
     "Each finest group's figure with its interval, the overall figure, and the four-fifths band for selection rates."
-    import matplotlib.pyplot as plt
     metric = metric or self.metric_names[0]
     if metric not in self.metric_names: raise ValueError(f"metric={metric!r} is not in this report; it has {self.metric_names}.")
     f = self.slices.to_frame()

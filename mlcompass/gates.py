@@ -153,7 +153,6 @@ class GateResults(Result):
 
     def plot(self, ax=None):
         "Each checked figure against its threshold: the margin, in the metric's units (negative fails)."
-        import matplotlib.pyplot as plt
         f = self.frame[self.frame["status"] != "skipped"]
         margin = np.where(f["op"] == ">=", f["value"] - f["threshold"], f["threshold"] - f["value"])
         labels = (f["gate"] + " · " + f["metric"] + " · " + f["scope"]).tolist()

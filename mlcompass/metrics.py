@@ -720,7 +720,6 @@ class MetricsResult(Result):
 
 def _metrics_plot(self, ax=None):
     "Each metric with its interval (dot and whisker)."
-    import matplotlib.pyplot as plt
     f = self.frame.iloc[::-1]
     ax = self._axes(ax, (6, 0.35 * len(f) + 1))
     y = np.arange(len(f))

@@ -74,7 +74,6 @@ class Milestones(Result):
 
     def plot(self, ax=None):
         "Human-level, training, dev and test figures as bars, with the gaps between them."
-        import matplotlib.pyplot as plt
         f = self.frame
         ax = self._axes(ax, (5.5, 3.2))
         x = np.arange(len(f))

@@ -403,7 +403,6 @@ SliceFrame._repr_html_ = _slice_html
 # %% ../nbs/04_slices.ipynb #0524383e
 def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_small:bool=True):
     "Dot-and-whisker chart of `metric` per slice with its interval, against the overall figure."
-    import matplotlib.pyplot as plt
     m = self._metric(metric)
     f = self.worst(max_slices, m.name, include_small=include_small).frame.iloc[::-1]
     ax = self._axes(ax, (7, 0.3 * len(f) + 1.2))
