@@ -463,6 +463,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'mlcompass.metrics.available_metrics': ('metrics.html#available_metrics', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics.binned_ap': ('metrics.html#binned_ap', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics.binned_auc': ('metrics.html#binned_auc', 'mlcompass/metrics.py'),
+                                   'mlcompass.metrics.binned_value': ('metrics.html#binned_value', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics.cross_names': ('metrics.html#cross_names', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics.default_metrics': ('metrics.html#default_metrics', 'mlcompass/metrics.py'),
                                    'mlcompass.metrics.evaluate_groups': ('metrics.html#evaluate_groups', 'mlcompass/metrics.py'),

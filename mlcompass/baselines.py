@@ -10,7 +10,7 @@ import pandas as pd
 from .core import Evaluation, method_of
 from .metrics import resolve_metrics, evaluate_groups, _context, _reg_rows, _div
 from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, poisson_cells, settled
-from .slices import encode_features, check_slice_budget, MAX_SLICES
+from .slices import MAX_SLICES
 from .render import Result
 
 # %% auto #0
@@ -389,10 +389,10 @@ def _direction(m):
                          "accuracy, f1, recall, mae or rmse.")
     return 1.0 if m.higher_is_better else -1.0
 
-def _slice_table(ev, by, m, max_depth, min_support, bins, ci, n_boot, seed, small):
+def _slice_table(ev, by, m, max_depth, min_support, bins, ci, n_boot, seed, small, max_slices):
     "Overall + per-slice values of `m` for `ev` (the overall row first)."
     kw = dict(metrics=[m], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan)
-    f = ev.slices(by=by, max_depth=max_depth, min_support=min_support, small=small, bins=bins, **kw).to_frame() if by else None
+    f = ev.slices(by=by, max_depth=max_depth, min_support=min_support, small=small, bins=bins, max_slices=max_slices, **kw).to_frame() if by else None
     overall = ev.metrics(**kw).to_frame().iloc[0] # after the slices: an engine sums their table instead of scanning again
     n_eff = ev.whole_stats().n_eff[0] # Kish's, from the weights in memory or in the engine
     row0 = {"slice": ALL, "depth": 0, "n": ev.n, "share": 1.0, "value": overall["value"],
@@ -463,8 +463,8 @@ def compare(ev:Evaluation, # the model's evaluation
     if dup: raise ValueError(f"baseline names must be unique; repeated: {dup}. Pass name= to tell them apart.")
     clash = sorted(set(names) & {"model", "slice", "n", "share", "rank", "potential_gain"})
     if clash: raise ValueError(f"baseline name(s) {clash} collide with the comparison's own columns; pass another name=.")
-    if by: check_slice_budget(encode_features(ev, by, bins=bins), min(max_depth, len(by)), max_slices)
-    kw = dict(max_depth=max_depth, min_support=min_support, bins=bins, ci=ci, n_boot=n_boot, seed=seed, small=small)
+    kw = dict(max_depth=max_depth, min_support=min_support, bins=bins, ci=ci, n_boot=n_boot, seed=seed, small=small,
+              max_slices=max_slices) # the model's slice table comes first: a question too wide is refused before any work
     table = _slice_table(ev, by, m, **kw)
     out = table[["slice", "depth"] + by + ["n", "share"]].copy()
     out["model"], out["model_ci_low"], out["model_ci_high"] = table["value"], table["low"], table["high"]

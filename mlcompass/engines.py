@@ -13,7 +13,7 @@ from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCOR
                             MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE, MSG_ENGINE_UNSUPPORTED, MAX_FLOAT_CLASSES, FRAME_READERS, _encode, infer_task,
                             warn_contradicting_scores)
 from .stats import GroupStats, stream
-from .metrics import (SCORE_BINS, binned_auc, binned_ap, gaussian_replicates, cross_names, moment_dicts, sum_reps, hist_reps,
+from .metrics import (SCORE_BINS, BINNED, binned_value, gaussian_replicates, cross_names, moment_dicts, sum_reps, hist_reps,
                                SUMS_METHOD, HIST_METHOD)
 from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes, value_codes, check_bins
 from .discovery import search_codes
@@ -149,6 +149,7 @@ class Engine:
         self.schema = dict(lf.collect_schema())
         self.score_bins = int(score_bins)
         self._fine, self._joint, self._derived, self.queries = {}, {}, {}, 0 # the model's fine tables; paired tables; other systems
+        self._pair_checks = None # the construction query's rows per (true, predicted) pair, when the labels are not floats
         self.ev = None
 
     def __repr__(self): return f"Engine({self.name})"
@@ -233,7 +234,7 @@ class Engine:
     def score_agreement(self, labels, pos_index) -> tuple:
         "Per label: rows predicted it, those of them giving it the highest score, rows giving it the highest score (`core.warn_contradicting_scores`)."
         nw = _nw()
-        rows = getattr(self, "_pair_checks", None)
+        rows = self._pair_checks
         if rows is None: # float labels: the checks had no (true, predicted) pairs
             q = self.lf.select(p=self.col(self.y_pred), **{c: nw.col(c) for c in self.score_cols})
             rows = self._collect(q.group_by("p", drop_null_keys=False).agg(nw.len().alias("n"), *self._agreement_exprs()))
@@ -567,21 +568,19 @@ def evaluate_fine(ev, gid, G, metrics, *, ci=0.95, n_boot=200, seed=0, zero_divi
     if "ranks" in kinds:
         H, H2 = score_histograms(engine, ev, ft)
         hist = (_sum_by(H, gid, G), None if H2 is None else _sum_by(H2, gid, G))
-    fns = {"roc_auc": binned_auc, "average_precision": binned_ap}
     values, bounds = {}, {}
     for m in metrics:
         if m.kind in ("proportion", "counts"): values[m.name] = m.value(st.cm, ctx)
         elif m.kind == "sums": values[m.name] = m.value(st.sums, st.weight, ctx)
         elif m.kind == "ranks":
-            if m.name not in fns: raise ValueError(f"metric {m.name!r} has no binned form for engines.")
-            v, bd = fns[m.name](hist[0])
-            values[m.name], bounds[m.name] = v.mean(axis=1), bd.mean(axis=1) # one-vs-rest mean over classes, as in memory
+            if m.name not in BINNED: raise ValueError(f"metric {m.name!r} has no binned form for engines.")
+            values[m.name], bounds[m.name] = binned_value(m.name, hist[0])
     rest = st.complement(st.total())
     reps = {}
     if (ci is not None or test) and n_boot:
         for m in metrics: # same order as in memory: sums and ranks first
             if m.kind == "sums": reps[m.name] = sum_reps(m, st, rest, vs, ctx, n_boot, stream(seed, m.name))
-            elif m.kind == "ranks": reps[m.name] = (hist_reps(hist[0], hist[1], fns[m.name], n_boot, stream(seed, m.name)), None)
+            elif m.kind == "ranks": reps[m.name] = (hist_reps(hist[0], hist[1], m.name, n_boot, stream(seed, m.name)), None)
     lows, highs, support = intervals(metrics, st, ctx, {k: r[0] for k, r in reps.items()}, ci, n_boot, seed)
     out = {"stats": st, "values": values, "low": lows, "high": highs, "support": support, "ctx": ctx, "bounds": bounds,
            "left_out": left_out_counts(metrics, st.cm, ctx),

@@ -12,11 +12,11 @@ from .stats import (GroupStats, group_stats, wilson, two_proportion_p, diff_p, p
 from .render import Result
 
 # %% auto #0
-__all__ = ['METRICS', 'SCORE_BINS', 'ROW_BOOTSTRAP_MAX', 'HIST_CELLS', 'HIST_METHOD', 'SUMS_METHOD', 'UndefinedMetricWarning',
-           'Metric', 'Proportion', 'CountMetric', 'SumMetric', 'RankMetric', 'CallableMetric', 'Cost',
-           'default_metrics', 'available_metrics', 'resolve_metrics', 'left_out_counts', 'evaluate_groups', 'intervals',
-           'binned_auc', 'binned_ap', 'gaussian_replicates', 'cross_names', 'moment_dicts', 'sum_reps', 'hist_reps',
-           'method_notes', 'MetricsResult', 'overall_metrics', 'warn_undefined']
+__all__ = ['METRICS', 'SCORE_BINS', 'BINNED', 'ROW_BOOTSTRAP_MAX', 'HIST_CELLS', 'HIST_METHOD', 'SUMS_METHOD',
+           'UndefinedMetricWarning', 'Metric', 'Proportion', 'CountMetric', 'SumMetric', 'RankMetric', 'CallableMetric',
+           'Cost', 'default_metrics', 'available_metrics', 'resolve_metrics', 'left_out_counts', 'evaluate_groups',
+           'intervals', 'binned_auc', 'binned_ap', 'gaussian_replicates', 'cross_names', 'moment_dicts', 'sum_reps',
+           'binned_value', 'hist_reps', 'method_notes', 'MetricsResult', 'overall_metrics', 'warn_undefined']
 
 # %% ../nbs/03_metrics.ipynb #3adace47
 class UndefinedMetricWarning(UserWarning):
@@ -393,12 +393,9 @@ def _context(ev, metrics, zero_division):
 
 def left_out_counts(metrics, cm, ctx) -> dict:
     "Per averaged metric, how many classes each group's average left out as undefined (see `CountMetric.left_out`)."
-    out = {}
-    for m in metrics:
-        if cm is not None:
-            c = m.left_out(cm, ctx)
-            if c is not None: out[m.name] = c
-    return out
+    if cm is None: return {}
+    out = {m.name: m.left_out(cm, ctx) for m in metrics}
+    return {k: v for k, v in out.items() if v is not None}
 
 def _row_sums(ev, metrics):
     sums = {}
@@ -634,13 +631,18 @@ def sum_reps(m, st, rest, vs, ctx, B, rng):
             out.append(m.value(R, W, dict(ctx, rows=rows)))
     return out
 
-def hist_reps(H, H2, fn, B, rng):
-    "Replicates (B, G) of a binned rank metric by Poisson draws of the histogram cells (one-vs-rest mean over classes)."
-    G = H.shape[0]
-    out = np.empty((B, G))
+BINNED = {"roc_auc": binned_auc, "average_precision": binned_ap} # the rank metrics' binned forms
+
+def binned_value(name, H):
+    "A binned rank metric and its error bound per group from histograms H (G, C, 2, bins): the one-vs-rest mean over classes."
+    v, bound = BINNED[name](H)
+    return v.mean(axis=-1), bound.mean(axis=-1)
+
+def hist_reps(H, H2, name, B, rng):
+    "Replicates (B, G) of a binned rank metric by Poisson draws of the histogram cells."
+    out = np.empty((B, H.shape[0]))
     for a, b in replicate_chunks(B, H.size):
-        R = poisson_cells(H, H2, b - a, rng)
-        out[a:b] = fn(R)[0].mean(axis=-1) if H.shape[1] > 1 else fn(R)[0][..., 0]
+        out[a:b] = binned_value(name, poisson_cells(H, H2, b - a, rng))[0]
     return out
 
 
@@ -665,14 +667,10 @@ def _moment_reps(ev, gid, G, metrics, st, values, ctx, B, seed):
     if sum_ms:
         rows = _row_sums(ev, sum_ms) # the target centred on the overall mean, as on engines
         vs, w = list(rows), ev.w
-        x = {"1": None, **rows}
+        x = {"1": np.ones(ev.n), **rows}
         tally = lambda v: np.bincount(gid, weights=v, minlength=G)
-        S = {v: tally(rows[v] if w is None else rows[v] * w) for v in vs}
-        for a, b in cross_names(["1"] + vs):
-            if a == b == "1": continue
-            prod = (np.ones(ev.n) if x[a] is None else x[a]) * (1.0 if x[b] is None else x[b])
-            S[f"c_{a}_{b}"] = tally(prod if w is None else prod * w * w)
-        if "e" in S: S["over"], S["under"] = (S["ae"] + S["e"]) / 2, (S["ae"] - S["e"]) / 2
+        S = {v: tally(rows[v] if w is None else rows[v] * w) for v in vs} # Σw·x and Σw²·xa·xb, as engines sum them
+        S.update({f"c_{a}_{b}": tally(x[a] * x[b] if w is None else x[a] * x[b] * w * w) for a, b in cross_names(["1"] + vs) if (a, b) != ("1", "1")})
         mst = GroupStats(st.count, st.weight, st.weight2, sums=S)
         rest = mst.complement(mst.total())
         for m in sum_ms:
@@ -682,11 +680,9 @@ def _moment_reps(ev, gid, G, metrics, st, values, ctx, B, seed):
         C = 1 if ev.task == "binary" or ev.pos_index is not None else ev.k
         nb = int(np.clip(HIST_CELLS // (G * C * 2), 20, SCORE_BINS))
         H, H2 = _score_histograms(ev, gid, G, nb)
-        fns = {"roc_auc": binned_auc, "average_precision": binned_ap}
         for m in rank_ms:
-            binned = fns[m.name](H)[0]
-            binned = binned.mean(axis=-1) if C > 1 else binned[..., 0]
-            reps[m.name] = hist_reps(H, H2, fns[m.name], B, stream(seed, m.name)) + (values[m.name] - binned) # around the exact value
+            shift = values[m.name] - binned_value(m.name, H)[0] # the replicates sit around the binned value: move them to the exact one
+            reps[m.name] = hist_reps(H, H2, m.name, B, stream(seed, m.name)) + shift
             methods[m.name] = HIST_METHOD + ", centred on the exact value"
     return reps, methods
 
