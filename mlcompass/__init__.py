@@ -8,7 +8,7 @@ __all__ = []
 # %% ../nbs/99_api.ipynb #76cbffc9
 __version__ = "0.1.0"
 
-from .core import Evaluation
+from .core import Evaluation, method_of
 from .stats import GroupStats
 from .metrics import Metric, Cost, MetricsResult, UndefinedMetricWarning, METRICS, available_metrics
 from .slices import SliceFrame, MISSING, OTHER
@@ -43,4 +43,5 @@ def _ev_with_tags(self, store, *, id_column:str|None=None, prefix:str="tag: "):
     from mlcompass.widgets import with_tags
     return with_tags(self, store, id_column=id_column, prefix=prefix)
 
-Evaluation.widget, Evaluation.with_tags = _ev_widget, _ev_with_tags
+method_of(Evaluation, _ev_widget, 'widget')
+method_of(Evaluation, _ev_with_tags, 'with_tags')

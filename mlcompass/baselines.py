@@ -15,8 +15,8 @@ from .render import Result
 
 # %% auto #0
 __all__ = ['ALL', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa', 'PreviousSystem', 'Trivial',
-           'measure_latency', 'paired_difference', 'joint_cells', 'paired_from_cells', 'mcnemar_cells', 'mcnemar_exact',
-           'compare', 'BaselineComparison']
+           'trivial_in_memory', 'measure_latency', 'paired_difference', 'joint_cells', 'paired_from_cells',
+           'mcnemar_cells', 'mcnemar_exact', 'compare', 'BaselineComparison']
 
 # %% ../nbs/08_baselines.ipynb #200e5ce8
 class Baseline:
@@ -98,7 +98,7 @@ class HumanLevel(Baseline):
         return _same_examples(ev, self.labels[col], f"human_labels[{col!r}]")
 
     def evaluation(self, ev):
-        if self.columns and ev.engine is not None:
+        if self.columns and "rows" not in ev.capabilities: # columns of the engine's source, scored there
             one = self.aggregate if self.aggregate in self.columns else self.columns[0] if len(self.columns) == 1 else None
             if one is not None: return ev.previous_evaluation(one, what=f"human_labels[{one!r}]")
             if self.aggregate == "mean": return None # the mean of the annotators' figures, in the comparison
@@ -113,7 +113,7 @@ class HumanLevel(Baseline):
 
     def annotator_evaluations(self, ev) -> dict:
         "One Evaluation per annotator (and the majority vote when there are several)."
-        if self.columns and ev.engine is not None: return {c: ev.previous_evaluation(c, what=f"human_labels[{c!r}]") for c in self.columns}
+        if self.columns and "rows" not in ev.capabilities: return {c: ev.previous_evaluation(c, what=f"human_labels[{c!r}]") for c in self.columns}
         self._columns_in_memory(ev)
         _check_length(ev, self.labels, "human_labels")
         out = {c: self._annotator_eval(ev, c) for c in self.annotators}
@@ -186,7 +186,7 @@ class PreviousSystem(Baseline):
 
     def evaluation(self, ev):
         what = f"PreviousSystem {self.name!r}"
-        if ev.engine is not None: # a column of the same source, another source or a stored run's file, matched row by row
+        if "rows" not in ev.capabilities: # a column of the same source, another source or a stored run's file, matched row by row
             return ev.previous_evaluation(self.predictions_file or self.previous, y_score=self.y_score, what=what)
         if self.previous is None and self.predictions_file is not None: self._read_run()
         expected = self.expected_fingerprint
@@ -245,11 +245,16 @@ class Trivial(Baseline):
         return pred, scores
 
     def evaluation(self, ev):
-        if ev.engine is not None: return ev.trivial_evaluation(self) # a constant prediction, computed in the engine
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning) # a majority predictor never predicts the other labels: fine
-            pred, scores = self.predictions(ev, proba=ev.proba is not None)
-            return _same_examples(ev, pred, self.name, y_score=scores)
+        return ev.trivial_evaluation(self) # in memory: `trivial_in_memory`; on an engine, a constant computed there
+
+def trivial_in_memory(ev, b:Trivial) -> Evaluation:
+    "The trivial model `b` scored on the examples of `ev` in memory."
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning) # a majority predictor never predicts the other labels: fine
+        pred, scores = b.predictions(ev, proba=ev.proba is not None)
+        return _same_examples(ev, pred, b.name, y_score=scores)
+
+method_of(Evaluation, trivial_in_memory, "trivial_evaluation") # engines declare their own (`mlcompass.engines`)
 
 def _data_column(ev, name, what):
     "Column `name` of the evaluation's data (a previous system's predictions or scores kept beside the features)."
@@ -694,5 +699,7 @@ def _cmp_widget(self):
     share.observe(redraw, names="value"); redraw()
     return W.VBox([share, out])
 
-BaselineComparison._repr_html_, BaselineComparison.plot, BaselineComparison.widget = _cmp_html, _cmp_plot, _cmp_widget
+method_of(BaselineComparison, _cmp_html, '_repr_html_')
+method_of(BaselineComparison, _cmp_plot, 'plot')
+method_of(BaselineComparison, _cmp_widget, 'widget')
 method_of(Evaluation, compare)

@@ -24,7 +24,7 @@ def _whole_stats(self) -> "GroupStats":
     "The sufficient statistics of the whole evaluation set as one group (engines sum them from a table they keep)."
     return group_stats(np.zeros(self.n, np.intp), 1, t=self.t, p=self.p, k=self.k, w=self.w)
 
-Evaluation.whole_stats = _whole_stats
+method_of(Evaluation, _whole_stats, 'whole_stats')
 
 def _per_class_table(ev, zd, ci, n_boot, seed):
     st = ev.whole_stats()
@@ -248,7 +248,7 @@ def _ev_thresholds(self, thresholds=101, *, pos_label=None, cost:dict|None=None)
     "Precision, recall, F1, specificity, selection rate (and cost) across thresholds (see `threshold_table`)."
     return threshold_table(self, thresholds, pos_label=pos_label, cost=cost)
 
-Evaluation.thresholds = _ev_thresholds
+method_of(Evaluation, _ev_thresholds, 'thresholds')
 
 # %% ../nbs/11_classes.ipynb #d2ef756a
 class ThresholdChoice(Result):
@@ -375,4 +375,6 @@ def _classes_widget(self):
     norm.observe(redraw, names="value"); redraw()
     return W.VBox([norm, out])
 
-ClassReport._repr_html_, ClassReport.plot, ClassReport.widget = _classes_html, _classes_plot, _classes_widget
+method_of(ClassReport, _classes_html, '_repr_html_')
+method_of(ClassReport, _classes_plot, 'plot')
+method_of(ClassReport, _classes_widget, 'widget')

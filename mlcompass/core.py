@@ -14,8 +14,9 @@ __all__ = ['TASKS', 'MAX_FLOAT_CLASSES', 'MSG_LENGTHS', 'MSG_EMPTY', 'MSG_MISSIN
            'MSG_REGRESSION_NOT_NUMERIC', 'MSG_POS_LABEL', 'MSG_POS_LABEL_NEEDED', 'MSG_SCORE_RANGE', 'MSG_SCORE_SUM',
            'MSG_SCORE_WIDTH', 'MSG_SCORE_REGRESSION', 'MSG_SCORES_CONTRADICT', 'MSG_SCORE_NAN', 'MSG_WEIGHT_NEGATIVE',
            'MSG_WEIGHT_NAN', 'MSG_WEIGHT_ZERO', 'MSG_FEATURE_MISSING', 'MSG_DUPLICATE_COLUMNS', 'MSG_DATA_TYPE',
-           'MSG_INDEX_MISMATCH', 'MSG_ENGINE_UNSUPPORTED', 'MSG_2D_TARGET', 'FRAME_READERS', 'Evaluation', 'infer_task',
-           'warn_contradicting_scores', 'method_of']
+           'MSG_INDEX_MISMATCH', 'MSG_ENGINE_UNSUPPORTED', 'NOT_LOCATED', 'MSG_2D_TARGET', 'FRAME_READERS',
+           'Evaluation', 'infer_task', 'warn_contradicting_scores', 'summarize_inputs', 'check_summary',
+           'summarize_scores', 'check_score_summary', 'method_of']
 
 # %% ../nbs/00_core.ipynb #561d68d3
 TASKS = ("binary", "multiclass", "regression")
@@ -49,6 +50,7 @@ MSG_DATA_TYPE = "data must be a pandas DataFrame, a dict of columns or None, not
 MSG_INDEX_MISMATCH = "{a} and {b} are pandas objects with different indexes (first difference at position {pos}: {va!r} vs {vb!r}). Align them (e.g. reset_index(drop=True)) so that rows refer to the same examples."
 MSG_ENGINE_UNSUPPORTED = ("{what} needs the examples themselves, and this evaluation's data is in {engine}. "
                           "Use ev.to_evaluation(n=...) for an in-memory evaluation of some examples, or load the data with pandas.")
+NOT_LOCATED = "(not located: the data is in an engine)" # the positions of a bad value an engine counted
 MSG_2D_TARGET = "{arg} must be one-dimensional (one label per example), but has shape {shape}."
 
 # %% ../nbs/00_core.ipynb #8e605385
@@ -175,16 +177,13 @@ class Evaluation:
             raise ValueError(MSG_LENGTHS.format(lengths=", ".join(f"{k}={v}" for k, v in lengths.items())))
         if len(yt) == 0: raise ValueError(MSG_EMPTY.format(arg="y_true"))
         _check_aligned([("y_true", it), ("y_pred", ip), ("data", idata)] + ([("sample_weight", iw)] if w is not None else []))
-        for arg, arr in (("y_true", yt), ("y_pred", yp)):
-            miss = _missing_mask(arr)
-            if miss.any(): raise ValueError(MSG_MISSING_VALUES.format(arg=arg, count=int(miss.sum()), positions=_positions(miss)))
-            inf = _infinite_mask(arr)
-            if inf.any(): raise ValueError(MSG_INFINITE.format(arg=arg, count=int(inf.sum()), positions=_positions(inf)))
+        if w is not None: w = _float_weights(w)
+        check_summary(summarize_inputs(yt, yp, w)) # the same checks as an engine's summary row (`mlcompass.engines`)
         self.y_true, self.y_pred, self.n, self.name = yt, yp, len(yt), name
         # the examples' stable ids: the index of the pandas inputs (data first), else 0..n-1
         self.index = next((i for i in (idata, it, ip) if i is not None), pd.RangeIndex(len(yt)))
         self.data = data if data is not None else pd.DataFrame(index=pd.RangeIndex(len(yt)))
-        self.w = None if w is None else _check_weights(w)
+        self.w = w
         self.task = _infer_task(yt, yp, task, labels)
         if self.task == "regression": self._init_regression(score)
         else: self._init_classification(labels, pos_label, score)
@@ -268,15 +267,9 @@ def _check_aligned(pairs):
             item = lambda v: v.item() if isinstance(v, np.generic) else v
             raise ValueError(MSG_INDEX_MISMATCH.format(a=a, b=b, pos=pos, va=item(ia[pos]), vb=item(ib[pos])))
 
-def _check_weights(w):
-    try: w = w.astype(float)
+def _float_weights(w):
+    try: return w.astype(float)
     except (TypeError, ValueError): raise TypeError(f"sample_weight must be numeric, not dtype {w.dtype}.") from None
-    bad = ~np.isfinite(w)
-    if bad.any(): raise ValueError(MSG_WEIGHT_NAN.format(count=int(bad.sum()), positions=_positions(bad)))
-    neg = w < 0
-    if neg.any(): raise ValueError(MSG_WEIGHT_NEGATIVE.format(count=int(neg.sum()), positions=_positions(neg), example=w[neg][0]))
-    if w.sum() == 0: raise ValueError(MSG_WEIGHT_ZERO)
-    return w
 
 def _infer_task(yt, yp, task, labels):
     "The task of in-memory targets (see `infer_task`)."
@@ -346,28 +339,64 @@ def warn_contradicting_scores(n_pred, n_agree, n_top, labels, pos_index, stackle
 def _check_scores(score, labels, pos_index):
     "Validate probabilities and return an (n, k) matrix with one column per label."
     score = np.asarray(score, dtype=float)
-    k = len(labels)
-    nan = np.isnan(score).reshape(len(score), -1).any(axis=1)
-    if nan.any(): raise ValueError(MSG_SCORE_NAN.format(count=int(nan.sum()), positions=_positions(nan)))
-    lo, hi = score.min(), score.max()
-    if lo < 0 or hi > 1: raise ValueError(MSG_SCORE_RANGE.format(lo=lo, hi=hi))
-    if score.ndim == 1 or (score.ndim == 2 and score.shape[1] == 1):
-        if k != 2: raise ValueError(MSG_SCORE_WIDTH.format(width=1, k=k, labels=labels.tolist(), hint=""))
-        s = score.reshape(-1)
-        score = np.column_stack([1 - s, s]) if pos_index == 1 else np.column_stack([s, 1 - s])
-        one_d = True
-    else:
-        one_d = False
-        if score.ndim != 2 or score.shape[1] != k:
-            hint = " (a 1-d y_score is read as the probability of pos_label)" if k == 2 else ""
-            raise ValueError(MSG_SCORE_WIDTH.format(width=score.shape[1] if score.ndim == 2 else score.shape, k=k, labels=labels.tolist(), hint=hint))
-    if not one_d:
+    check_score_summary(summarize_scores(score), labels)
+    if score.ndim == 2 and score.shape[1] > 1: return score
+    s = score.reshape(-1)
+    return np.column_stack([1 - s, s]) if pos_index == 1 else np.column_stack([s, 1 - s])
+
+# %% ../nbs/00_core.ipynb #7d68087a
+def summarize_inputs(yt:np.ndarray, yp:np.ndarray, w:np.ndarray|None=None) -> dict:
+    """The summary row the input checks read: examples, missing and infinite targets, bad, negative and total weight. An engine
+    computes the same keys in one aggregate query (`mlcompass.engines`); in memory the `*_at` keys also locate the first bad rows."""
+    out = {"n": len(yt)}
+    for key, arr in (("yt", yt), ("yp", yp)):
+        for what, mask in (("null", _missing_mask(arr)), ("inf", _infinite_mask(arr))):
+            out[f"{key}_{what}"], out[f"{key}_{what}_at"] = int(mask.sum()), _positions(mask)
+    if w is not None:
+        bad = ~np.isfinite(w)
+        neg = ~bad & (w < 0)
+        out.update(w_bad=int(bad.sum()), w_bad_at=_positions(bad), w_neg=int(neg.sum()), w_neg_at=_positions(neg),
+                   w_min=float(w[~bad].min()) if (~bad).any() else np.nan, w_sum=float(w[~bad].sum()))
+    return out
+
+def check_summary(s:dict):
+    "Refuse empty, missing or infinite targets and bad weights, from a summary row (`summarize_inputs` or an engine's query)."
+    at = lambda key: s.get(key + "_at", NOT_LOCATED)
+    if not s["n"]: raise ValueError(MSG_EMPTY.format(arg="y_true"))
+    for arg, key in (("y_true", "yt"), ("y_pred", "yp")):
+        if s.get(key + "_null"): raise ValueError(MSG_MISSING_VALUES.format(arg=arg, count=int(s[key + "_null"]), positions=at(key + "_null")))
+        if s.get(key + "_inf"): raise ValueError(MSG_INFINITE.format(arg=arg, count=int(s[key + "_inf"]), positions=at(key + "_inf")))
+    if "w_sum" not in s: return
+    if s["w_bad"]: raise ValueError(MSG_WEIGHT_NAN.format(count=int(s["w_bad"]), positions=at("w_bad")))
+    if s["w_neg"]: raise ValueError(MSG_WEIGHT_NEGATIVE.format(count=int(s["w_neg"]), positions=at("w_neg"), example=s["w_min"]))
+    if not s["w_sum"] > 0: raise ValueError(MSG_WEIGHT_ZERO)
+
+def summarize_scores(score:np.ndarray) -> dict:
+    "The summary row of the score checks: width, missing rows, range, rows not summing to 1 (an engine computes the same keys)."
+    flat = score.reshape(len(score), -1)
+    nan = np.isnan(flat).any(axis=1)
+    ok = flat[~nan]
+    out = {"s_width": 1 if score.ndim == 1 else score.shape[1] if score.ndim == 2 else score.shape,
+           "s_null": int(nan.sum()), "s_null_at": _positions(nan),
+           "s_min": ok.min() if ok.size else 0.0, "s_max": ok.max() if ok.size else 1.0}
+    if score.ndim == 2 and score.shape[1] > 1:
         sums = score.sum(axis=1)
         bad = ~np.isclose(sums, 1.0, rtol=0, atol=1e-6)
-        if bad.any():
-            raise ValueError(MSG_SCORE_SUM.format(labels=labels.tolist(), count=int(bad.sum()), positions=_positions(bad),
-                                                  sums=", ".join(f"{s:.6g}" for s in sums[bad][:3])))
-    return score
+        out.update(s_badsum=int(bad.sum()), s_badsum_at=_positions(bad), s_badsum_sums=", ".join(f"{v:.6g}" for v in sums[bad][:3]))
+    return out
+
+def check_score_summary(s:dict, labels:np.ndarray):
+    "Refuse missing, out-of-range, mis-shaped or non-summing probabilities, from a summary row (`summarize_scores` or an engine's)."
+    k, labs, width = len(labels), labels.tolist(), s["s_width"]
+    if s["s_null"]: raise ValueError(MSG_SCORE_NAN.format(count=int(s["s_null"]), positions=s.get("s_null_at", NOT_LOCATED)))
+    if s["s_min"] < 0 or s["s_max"] > 1: raise ValueError(MSG_SCORE_RANGE.format(lo=s["s_min"], hi=s["s_max"]))
+    if width == 1 and k != 2: raise ValueError(MSG_SCORE_WIDTH.format(width=1, k=k, labels=labs, hint=""))
+    if width != 1 and width != k:
+        hint = " (a 1-d y_score is read as the probability of pos_label)" if k == 2 else ""
+        raise ValueError(MSG_SCORE_WIDTH.format(width=width, k=k, labels=labs, hint=hint))
+    if width != 1 and s.get("s_badsum"):
+        raise ValueError(MSG_SCORE_SUM.format(labels=labs, count=int(s["s_badsum"]), positions=s.get("s_badsum_at", NOT_LOCATED),
+                                              sums=s.get("s_badsum_sums", "...")))
 
 # %% ../nbs/00_core.ipynb #7ee79d86
 FRAME_READERS = [] # readers of sources other than pandas: `mlcompass.engines` registers its one when the package loads

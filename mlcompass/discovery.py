@@ -206,7 +206,7 @@ def _discovery_rows(self, feats, errors=None, error=None) -> dict:
             "count": np.bincount(gid, minlength=G).astype(float), "weight": None if w is None else np.bincount(gid, w, G),
             "weight2": None if w is None else np.bincount(gid, w * w, G), "groups": gid}
 
-Evaluation.discovery_rows = _discovery_rows
+method_of(Evaluation, _discovery_rows, 'discovery_rows')
 
 def _features(ev, by, bins, max_values):
     by = list(ev.data.columns) if by is None else _check_by(ev, by)
@@ -311,7 +311,7 @@ def discover(ev:Evaluation, method:str="sliceline", *,
         if lo == hi: raise ValueError(f"the error is the same ({lo:g}) for every example: there is no slice where the model does worse. "
                                       "Nothing to discover (check y_pred, or pass errors=).")
     e = None
-    if ev.engine is None: e = _error_vector(ev, errors, error); check_varies(e.min(), e.max()) # before the features, in memory
+    if "rows" in ev.capabilities: e = _error_vector(ev, errors, error); check_varies(e.min(), e.max()) # before the features, in memory
     feats = _features(ev, by, bins, max_values)
     by_names = [f.name for f in feats]
     if method == "tree": return _error_tree(ev, feats, e, max_depth, min_samples_leaf or min_support, metric, ci, n_boot, seed, small, by_names)
@@ -351,7 +351,7 @@ def _with_columns(self, columns:pd.DataFrame) -> Evaluation:
     view.data = pd.concat([self.data, cols], axis=1)
     return view
 
-Evaluation.with_columns = _with_columns
+method_of(Evaluation, _with_columns, 'with_columns')
 
 # %% ../nbs/13_discovery.ipynb #e9a01d5e
 def _tree_matrix(ev, feats):
@@ -414,4 +414,4 @@ def _discovered_plot(self, ax=None, **kw):
         txt.set_text("\n".join(lines))
     return self._drawn(ax)
 
-DiscoveredSlices.plot = _discovered_plot
+method_of(DiscoveredSlices, _discovered_plot, 'plot')

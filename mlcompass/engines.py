@@ -8,9 +8,8 @@ import dataclasses, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_MISSING_VALUES, MSG_SCORE_NAN, MSG_SCORE_RANGE, MSG_SCORE_SUM,
-                            MSG_SCORE_WIDTH, MSG_SCORE_REGRESSION, MSG_WEIGHT_NAN, MSG_WEIGHT_NEGATIVE, MSG_WEIGHT_ZERO,
-                            MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE, MSG_ENGINE_UNSUPPORTED, MAX_FLOAT_CLASSES, FRAME_READERS, _encode, infer_task,
+from .core import (Evaluation, MSG_FEATURE_MISSING, MSG_SCORE_REGRESSION, MSG_REGRESSION_NOT_NUMERIC, MSG_INFINITE,
+                            NOT_LOCATED, MAX_FLOAT_CLASSES, FRAME_READERS, method_of, check_summary, check_score_summary, _encode, infer_task,
                             warn_contradicting_scores)
 from .stats import GroupStats, stream
 from .metrics import (SCORE_BINS, BINNED, binned_value, gaussian_replicates, cross_names, moment_dicts, sum_reps, hist_reps,
@@ -19,15 +18,14 @@ from .slices import FeatureCodes, MISSING, OTHER, _qname, _binned, sorted_codes,
 from .discovery import search_codes
 
 # %% auto #0
-__all__ = ['NOT_LOCATED', 'MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID',
-           'VALUE_COUNTS_MAX', 'REG_VARS', 'MSG_TABLE_NEEDED', 'MSG_ENGINE_PREVIOUS', 'MSG_ENGINE_PAIRED',
-           'PAIRED_REG_VARS', 'MSG_ENGINE_ERRORS', 'duckdb_connection', 'is_engine_frame', 'engine_frame', 'FineTable',
-           'Engine', 'quantiles_from_counts', 'fine_table', 'score_sums', 'score_histograms', 'evaluate_fine',
-           'EngineScores', 'EngineEvaluation', 'examples', 'to_evaluation', 'previous_evaluation', 'trivial_evaluation',
-           'joint_table', 'joint_moments', 'paired_groups', 'discovery_sums', 'write_predictions', 'engine_evaluation']
+__all__ = ['MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGINE_CALLABLE', 'MSG_TAGGER_ID', 'VALUE_COUNTS_MAX',
+           'REG_VARS', 'MSG_TABLE_NEEDED', 'MSG_ENGINE_PREVIOUS', 'MSG_ENGINE_PAIRED', 'PAIRED_REG_VARS',
+           'MSG_ENGINE_ERRORS', 'duckdb_connection', 'is_engine_frame', 'engine_frame', 'FineTable', 'Engine',
+           'quantiles_from_counts', 'fine_table', 'score_sums', 'score_histograms', 'evaluate_fine', 'EngineScores',
+           'EngineEvaluation', 'examples', 'to_evaluation', 'previous_evaluation', 'trivial_evaluation', 'joint_table',
+           'joint_moments', 'paired_groups', 'discovery_sums', 'write_predictions', 'engine_evaluation']
 
 # %% ../nbs/16_engines.ipynb #e0ade779
-NOT_LOCATED = "(not located: the data is in an engine)"
 MSG_FRAME_TYPE = ("df must be a pandas DataFrame, a Polars DataFrame or LazyFrame, a PyArrow Table, a DuckDB relation, "
                   "a PySpark DataFrame or a path to Parquet file(s), not {type}.")
 MSG_ENGINE_MISSING = "{what} needs the {package} package: pip install {package} (or pip install 'mlcompass[engines]')."
@@ -604,11 +602,7 @@ class EngineEvaluation(Evaluation):
         engine.ev = self
         chk = engine.checks()
         self.n = int(chk["n"])
-        if self.n == 0: raise ValueError("y_true is empty: an evaluation needs at least one example.")
-        for arg, key in (("y_true", "yt"), ("y_pred", "yp")):
-            if chk[key + "_null"]: raise ValueError(MSG_MISSING_VALUES.format(arg=arg, count=int(chk[key + "_null"]), positions=NOT_LOCATED))
-            if chk.get(key + "_inf"): raise ValueError(MSG_INFINITE.format(arg=arg, count=int(chk[key + "_inf"]), positions=NOT_LOCATED))
-        self._check_weights(chk)
+        check_summary(chk) # `core`'s checks, on the summary row of one aggregate query
         self.index = None
         self.w = None
         self.data = engine.lf.select(*engine.features).head(0).collect().to_pandas() if engine.features else pd.DataFrame()
@@ -629,12 +623,6 @@ class EngineEvaluation(Evaluation):
     @property
     def is_weighted(self) -> bool: return self.engine.weight is not None
 
-    def _check_weights(self, chk):
-        if self.engine.weight is None: return
-        if chk["w_bad"]: raise ValueError(MSG_WEIGHT_NAN.format(count=int(chk["w_bad"]), positions=NOT_LOCATED))
-        if chk["w_neg"]: raise ValueError(MSG_WEIGHT_NEGATIVE.format(count=int(chk["w_neg"]), positions=NOT_LOCATED, example=chk["w_min"]))
-        if not chk["w_sum"] > 0: raise ValueError(MSG_WEIGHT_ZERO)
-
     def _task(self, chk, task, labels):
         "`core.infer_task` on the engine's answers: non-integral floats are continuous, many distinct floats regression."
         nw, schema = _nw(), self.engine.schema
@@ -646,18 +634,12 @@ class EngineEvaluation(Evaluation):
                           count_labels=lambda: len(set(self.engine.label_pairs()[["t", "p"]].stack().tolist())))
 
     def _check_scores(self, chk):
-        cols, k = self.engine.score_cols, self.k
-        for i, c in enumerate(cols):
-            if chk[f"s{i}_null"]: raise ValueError(MSG_SCORE_NAN.format(count=int(chk[f"s{i}_null"]), positions=NOT_LOCATED))
-        lo, hi = min(chk[f"s{i}_min"] for i in range(len(cols))), max(chk[f"s{i}_max"] for i in range(len(cols)))
-        if lo < 0 or hi > 1: raise ValueError(MSG_SCORE_RANGE.format(lo=lo, hi=hi))
-        if len(cols) == 1 and k != 2: raise ValueError(MSG_SCORE_WIDTH.format(width=1, k=k, labels=self.labels.tolist(), hint=""))
-        if len(cols) > 1 and len(cols) != k:
-            hint = " (a 1-d y_score is read as the probability of pos_label)" if k == 2 else ""
-            raise ValueError(MSG_SCORE_WIDTH.format(width=len(cols), k=k, labels=self.labels.tolist(), hint=hint))
-        if len(cols) > 1 and chk["s_badsum"]:
-            raise ValueError(MSG_SCORE_SUM.format(labels=self.labels.tolist(), count=int(chk["s_badsum"]), positions=NOT_LOCATED, sums="..."))
-        return EngineScores(cols)
+        "`core.check_score_summary` on the per-column aggregates of the checks query."
+        cols = range(len(self.engine.score_cols))
+        check_score_summary({"s_width": len(cols), "s_null": sum(int(chk[f"s{i}_null"]) for i in cols),
+                             "s_min": min(chk[f"s{i}_min"] for i in cols), "s_max": max(chk[f"s{i}_max"] for i in cols),
+                             "s_badsum": chk.get("s_badsum", 0)}, self.labels)
+        return EngineScores(self.engine.score_cols)
 
     def __repr__(self): return super().__repr__().replace("Evaluation(", f"Evaluation[{self.engine.name}](", 1)
 
@@ -684,9 +666,10 @@ def _engine_whole_stats(self) -> GroupStats:
     ft = fine_table(self.engine, self, [])
     return ft.sum_by(np.zeros(len(ft), np.intp), 1)
 
-EngineEvaluation.encode_features = _encode_features
-EngineEvaluation.evaluate_groups = evaluate_fine
-EngineEvaluation.metrics, EngineEvaluation.whole_stats = _engine_metrics, _engine_whole_stats
+method_of(EngineEvaluation, _encode_features, 'encode_features')
+method_of(EngineEvaluation, evaluate_fine, 'evaluate_groups')
+method_of(EngineEvaluation, _engine_metrics, 'metrics')
+method_of(EngineEvaluation, _engine_whole_stats, 'whole_stats')
 
 # %% ../nbs/16_engines.ipynb #e4798c58
 def _slice_filter(ev, sf, predicate):
@@ -751,7 +734,8 @@ def _same_labels(ev) -> dict:
     "The task, labels and positive class of `ev`, for another evaluation of the same examples."
     return dict(task=ev.task) if ev.task == "regression" else dict(task=ev.task, labels=ev.labels, pos_label=ev.pos_label)
 
-EngineEvaluation.examples, EngineEvaluation.to_evaluation = examples, to_evaluation
+method_of(EngineEvaluation, examples)
+method_of(EngineEvaluation, to_evaluation)
 
 # %% ../nbs/16_engines.ipynb #9dc74b6b
 MSG_ENGINE_PREVIOUS = ("{what} must be a column of the same source on an engine ({engine}): add the previous predictions as a column "
@@ -999,8 +983,9 @@ def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, ci:float=0.95, n
     if by: out += [(predicates(fs, keys), run(gid, len(keys))) for fs, gid, keys in slicings(feats, max_depth)]
     return out
 
-EngineEvaluation.previous_evaluation, EngineEvaluation.trivial_evaluation = previous_evaluation, trivial_evaluation
-EngineEvaluation.paired_groups = paired_groups
+method_of(EngineEvaluation, previous_evaluation)
+method_of(EngineEvaluation, trivial_evaluation)
+method_of(EngineEvaluation, paired_groups)
 
 # %% ../nbs/16_engines.ipynb #cfafe9d6
 MSG_ENGINE_ERRORS = ("errors= on an engine ({engine}) names a column of the source holding each example's non-negative loss; got {got}.")
@@ -1044,7 +1029,7 @@ def _engine_discovery_rows(self, feats, errors=None, error=None) -> dict:
         raise ValueError(f"errors={errors!r} has {bad:,} missing and {neg:,} negative values: it must hold a non-negative loss for every example.")
     return dict(out, e=se, emax=emax, emin=emin)
 
-EngineEvaluation.discovery_rows = _engine_discovery_rows
+method_of(EngineEvaluation, _engine_discovery_rows, 'discovery_rows')
 
 # %% ../nbs/16_engines.ipynb #bfe5fffc
 def write_predictions(self, path) -> None:
@@ -1068,16 +1053,17 @@ def write_predictions(self, path) -> None:
     else: raise NotImplementedError(f"Storing the predictions of a run from {e.name} is not supported: log with save_predictions=False "
                                     "(the metrics and slice metrics are stored), or write them with the engine and compare by column.")
 
-EngineEvaluation.write_predictions = write_predictions
+method_of(EngineEvaluation, write_predictions)
 
 # %% ../nbs/16_engines.ipynb #9f39e016
-def _unsupported(what):
-    def f(self, *args, **kwargs): self.require("rows", what)
-    f.__doc__ = f"Not available on engines: {what} needs the examples in memory."
-    return f
+def _unsupported(name):
+    "A method of Evaluation that needs the examples in memory, declared on EngineEvaluation as one clear refusal."
+    def f(self, *args, **kwargs): self.require("rows", f"ev.{name}()")
+    f.__doc__ = f"Not available on engines: ev.{name}() needs the examples in memory (see `ev.to_evaluation`)."
+    f.__name__, f.__qualname__ = name, f"EngineEvaluation.{name}"
+    setattr(EngineEvaluation, name, f)
 
-for _m in ("curves", "thresholds", "choose_threshold", "for_class", "with_columns", "with_tags"):
-    setattr(EngineEvaluation, _m, _unsupported(f"ev.{_m}()"))
+for _m in ("curves", "thresholds", "choose_threshold", "for_class", "with_columns", "with_tags"): _unsupported(_m)
 
 # %% ../nbs/16_engines.ipynb #349cc507
 def engine_evaluation(df, *, y_true:str, y_pred:str, y_score=None, features=None, sample_weight=None,

@@ -263,4 +263,6 @@ def _fair_widget(self):
     metric.observe(redraw, names="value"); redraw()
     return W.VBox([W.HTML(_fair_html(self).split("</div>")[0] + "</div>"), metric, out])
 
-FairnessReport._repr_html_, FairnessReport.plot, FairnessReport.widget = _fair_html, _fair_plot, _fair_widget
+method_of(FairnessReport, _fair_html, '_repr_html_')
+method_of(FairnessReport, _fair_plot, 'plot')
+method_of(FairnessReport, _fair_widget, 'widget')

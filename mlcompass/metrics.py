@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect, warnings
 import numpy as np
 import pandas as pd
+from .core import Evaluation, method_of
 from .stats import (GroupStats, group_stats, wilson, two_proportion_p, diff_p, poisson_cells,
                     replicate_chunks, percentile_ci, stream, check_int, check_ci, kish as _kish)
 from .render import Result
@@ -15,8 +16,9 @@ from .render import Result
 __all__ = ['METRICS', 'SCORE_BINS', 'BINNED', 'ROW_BOOTSTRAP_MAX', 'HIST_CELLS', 'HIST_METHOD', 'SUMS_METHOD',
            'UndefinedMetricWarning', 'Metric', 'Proportion', 'CountMetric', 'SumMetric', 'RankMetric', 'CallableMetric',
            'Cost', 'default_metrics', 'available_metrics', 'resolve_metrics', 'left_out_counts', 'evaluate_groups',
-           'intervals', 'binned_auc', 'binned_ap', 'gaussian_replicates', 'cross_names', 'moment_dicts', 'sum_reps',
-           'binned_value', 'hist_reps', 'method_notes', 'MetricsResult', 'overall_metrics', 'warn_undefined']
+           'groups_in_memory', 'intervals', 'binned_auc', 'binned_ap', 'gaussian_replicates', 'cross_names',
+           'moment_dicts', 'sum_reps', 'binned_value', 'hist_reps', 'method_notes', 'MetricsResult', 'overall_metrics',
+           'warn_undefined']
 
 # %% ../nbs/03_metrics.ipynb #3adace47
 class UndefinedMetricWarning(UserWarning):
@@ -425,11 +427,15 @@ def evaluate_groups(ev, # the Evaluation
                     total:dict|None=None, # statistics and values of the whole data (for the test)
                     table=None, # on an engine: the fine table whose rows `gid` numbers (`FeatureCodes.table`)
                    ) -> dict:
-    "Values, intervals and tests of `metrics` for every group."
+    """Values, intervals and tests of `metrics` for every group: the arguments checked once, then the evaluation's own pass
+    (`groups_in_memory` below; on an engine, groups of the rows of its fine table, `mlcompass.engines`)."""
     check_int("n_boot", n_boot, 0); check_int("seed", seed, 0)
     if ci is not None: check_ci(ci)
-    if ev.engine is not None: # examples in an engine: `gid` numbers rows of its fine table (mlcompass.engines)
-        return ev.evaluate_groups(gid, G, metrics, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division, test=test, total=total, table=table)
+    return ev.evaluate_groups(gid, G, metrics, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division, test=test, total=total, table=table)
+
+def groups_in_memory(ev, gid:np.ndarray, G:int, metrics:list, *, ci:float|None=0.95, n_boot:int=200, seed:int=0,
+                     zero_division="warn", test:bool=False, total:dict|None=None, table=None) -> dict:
+    "`evaluate_groups` over the examples in memory: `gid` numbers the examples themselves (`table` is for engines)."
     zero_division = _check_zero_division(zero_division)
     ctx = _context(ev, metrics, zero_division)
     kinds = {m.kind for m in metrics}
@@ -506,6 +512,8 @@ def _call_per_group(ev, gid, G, m):
         except Exception as e:
             raise ValueError(f"metric {m.name!r} raised {type(e).__name__} on group {g} ({len(idx)} rows, first row {idx[0]}): {e}") from e
     return out
+
+method_of(Evaluation, groups_in_memory, "evaluate_groups") # engines declare their own (`mlcompass.engines`)
 
 # %% ../nbs/03_metrics.ipynb #6675e543
 def _row_bootstrap(ev, gid, G, metrics, sums, rank_runs, ctx, B, rng):
@@ -731,7 +739,8 @@ def _metrics_widget(self):
     import ipywidgets as W
     return W.HTML(self._repr_html_())
 
-MetricsResult.plot, MetricsResult.widget = _metrics_plot, _metrics_widget
+method_of(MetricsResult, _metrics_plot, 'plot')
+method_of(MetricsResult, _metrics_widget, 'widget')
 
 def overall_metrics(ev, metrics=None, *, ci=0.95, n_boot=200, seed=0, zero_division="warn") -> MetricsResult:
     "The metrics of the whole evaluation set, with intervals."

@@ -236,7 +236,7 @@ def parse_literature(text:str, *, metric:str) -> "Literature":
 
 def _engine_of(ev) -> str:
     "The report engine an evaluation was loaded with."
-    if ev.engine is None: return "pandas"
+    if "rows" in ev.capabilities: return "pandas"
     return "polars" if ev.engine.kind == "polars" else "duckdb"
 
 def _is_file_ref(ref) -> bool:
@@ -254,7 +254,7 @@ def make_baselines(ev, *, metric:str|None=None, # the metric of the numeric base
     from mlcompass.metrics import default_metrics
     metric = metric or default_metrics(ev)[0]
     out = []
-    if _as_list(human_labels) and ev.engine is not None: # the annotators' columns, scored in the engine
+    if _as_list(human_labels) and "rows" not in ev.capabilities: # the annotators' columns, scored in the engine
         cols = _as_list(human_labels)
         if len(cols) > 1:
             import warnings

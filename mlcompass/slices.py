@@ -8,7 +8,7 @@ import itertools, math, warnings
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd
-from .core import MSG_FEATURE_MISSING, MSG_INFINITE, _positions
+from .core import Evaluation, MSG_FEATURE_MISSING, MSG_INFINITE, _positions, method_of
 from .stats import combine_codes, bh_adjust, check_int
 from .metrics import resolve_metrics, evaluate_groups, warn_undefined, method_notes
 from .render import Result
@@ -16,8 +16,8 @@ from .render import Result
 # %% auto #0
 __all__ = ['MISSING', 'OTHER', 'MSG_RESERVED_VALUE', 'RESERVED', 'METRIC_SUFFIXES', 'MAX_SLICES', 'MSG_TOO_MANY_SLICES',
            'FeatureCodes', 'encode_feature', 'check_bins', 'sorted_codes', 'value_codes', 'encode_features',
-           'share_codes', 'slicings', 'count_slices', 'check_slice_budget', 'predicates', 'compute_slices',
-           'SliceFrame']
+           'codes_in_memory', 'share_codes', 'slicings', 'count_slices', 'check_slice_budget', 'predicates',
+           'compute_slices', 'SliceFrame']
 
 # %% ../nbs/04_slices.ipynb #86eb4d9e
 MISSING = "(missing)"
@@ -162,7 +162,10 @@ def encode_features(ev, by, *, bins=5, max_values:int=50) -> list:
     "FeatureCodes for each column of `by`; bins: an int, a list of edges, or {column: int or edges} (5 bins for the others)."
     check_int("max_values", max_values, 1)
     for b, bb in (bins.items() if isinstance(bins, dict) else [(None, bins)]): check_bins(bb, b) # before any work, on every engine
-    if ev.engine is not None: return ev.encode_features(by, bins=bins, max_values=max_values) # codes of fine-table rows
+    return ev.encode_features(by, bins=bins, max_values=max_values) # in memory: `codes_in_memory`; on an engine: codes of fine-table rows
+
+def codes_in_memory(ev, by:list, *, bins=5, max_values:int=50) -> list:
+    "`encode_features` over the examples in memory, kept per data frame of the evaluation."
     cache = ev.__dict__.get("_codes")
     if cache is None or cache[0] is not ev.data: # kept per data frame: a view with other data gets its own
         cache = ev._codes = (ev.data, {})
@@ -285,6 +288,8 @@ def _combo_frame(by, fs, keys, res, ms, overall, total_w, ci, weighted):
     cols["p_value"] = res["p_value"]
     return pd.DataFrame(cols)
 
+method_of(Evaluation, codes_in_memory, "encode_features") # engines declare their own (`mlcompass.engines`)
+
 # %% ../nbs/04_slices.ipynb #0cc4859d
 class SliceFrame(Result):
     "Metrics per slice: `.to_frame()`, `.overall`, `.worst()`, a static HTML table, `.plot()` and `.widget()`."
@@ -332,7 +337,6 @@ class SliceFrame(Result):
                           methods=self.methods)
 
 # %% ../nbs/04_slices.ipynb #2d1c8be4
-from .core import Evaluation
 from .metrics import overall_metrics
 
 def _ev_metrics(self, metrics=None, *,
@@ -364,8 +368,8 @@ def _ev_slices(self, by, # column(s) of `data` to slice by
                           max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division,
                           max_slices=max_slices, progress=progress)
 
-Evaluation.metrics = _ev_metrics
-Evaluation.slices = _ev_slices
+method_of(Evaluation, _ev_metrics, 'metrics')
+method_of(Evaluation, _ev_slices, 'slices')
 
 # %% ../nbs/04_slices.ipynb #77dd25b4
 def _slice_html(self, max_rows:int=40) -> str:
@@ -398,7 +402,7 @@ def _slice_html(self, max_rows:int=40) -> str:
     cap = f"{(self.name + ': ') if self.name else ''}{len(f):,} slices by {', '.join(map(str, self.by))}"
     return html_table(header, rows, caption=cap, notes=notes)
 
-SliceFrame._repr_html_ = _slice_html
+method_of(SliceFrame, _slice_html, '_repr_html_')
 
 # %% ../nbs/04_slices.ipynb #0524383e
 def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_small:bool=True):
@@ -420,7 +424,7 @@ def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_
     ax.legend(loc="best", fontsize="small")
     return self._drawn(ax)
 
-SliceFrame.plot = _slice_plot
+method_of(SliceFrame, _slice_plot, 'plot')
 
 # %% ../nbs/04_slices.ipynb #6ee10b63
 def _slice_widget(self):
@@ -438,4 +442,4 @@ def _slice_widget(self):
     redraw()
     return W.VBox([W.HBox([metric, hide, k]), out])
 
-SliceFrame.widget = _slice_widget
+method_of(SliceFrame, _slice_widget, 'widget')

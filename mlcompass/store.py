@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import Evaluation
+from .core import Evaluation, method_of
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'StoreError', 'fingerprint_of', 'fingerprint', 'git_commit', 'RunStore', 'log_run',
-           'runs', 'previous_from_run']
+__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'StoreError', 'fingerprint_of', 'fingerprint', 'git_commit',
+           'predictions_in_memory', 'RunStore', 'log_run', 'runs', 'previous_from_run']
 
 # %% ../nbs/15_store.ipynb #280088b3
 SCHEMA_VERSION = 2
@@ -89,7 +89,7 @@ def fingerprint_of(y_true, sample_weight=None) -> str:
 def fingerprint(ev:Evaluation) -> str|None:
     """A short hash of the evaluation examples (true labels and weights, in order), independent of the predictions and of the
     slicing columns. None on an engine: its rows are not in memory, and a comparison checks the stored labels row by row instead."""
-    if ev.engine is not None: return None
+    if "rows" not in ev.capabilities: return None
     return fingerprint_of(ev.y_true, ev.w)
 
 def git_commit(cwd=None) -> str|None:
@@ -104,6 +104,12 @@ def _storable(a):
     a = np.asarray(a)
     if a.dtype.kind in "biuf": return a
     return a if all(isinstance(v, str) for v in a) else a.astype(str)
+
+def predictions_in_memory(ev, path) -> None:
+    "The examples' ids, labels, predictions, scores and weights written to a Parquet file at `path`."
+    _predictions_frame(ev).to_parquet(path, index=False)
+
+method_of(Evaluation, predictions_in_memory, "write_predictions") # engines declare their own (`mlcompass.engines`)
 
 def _predictions_frame(ev):
     f = pd.DataFrame({"id": [str(i) for i in ev.index], "y_true": _storable(ev.y_true), "y_pred": _storable(ev.y_pred)})
@@ -142,8 +148,7 @@ class RunStore:
             self.predictions_dir.mkdir(exist_ok=True)
             pred_path = self.predictions_dir / f"{uuid.uuid4().hex}.parquet"
             tmp = pred_path.with_suffix(".tmp")
-            if ev.engine is not None: ev.write_predictions(tmp) # streamed by the engine, in the source's order
-            else: _predictions_frame(ev).to_parquet(tmp, index=False)
+            ev.write_predictions(tmp) # in memory: `predictions_in_memory`; an engine streams them, in the source's order
             os.replace(tmp, pred_path)
         metrics_json = json.dumps({m: {"value": _num(r["value"]), "ci_low": _num(r["ci_low"]), "ci_high": _num(r["ci_high"])}
                                    for m, r in overall.iterrows()})

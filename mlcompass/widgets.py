@@ -165,7 +165,7 @@ class Dashboard(W.VBox):
 
     def _view_examples(self):
         sl = self.example_slice.value
-        if self.ev.engine is not None: # fetch only the rows shown from the engine
+        if "rows" not in self.ev.capabilities: # fetch only the rows shown from the engine
             df = self.ev.examples(ENGINE_EXAMPLES, slice=sl or None, sf=self.results.get("Slices"), errors_only=self.errors_only.value)
             return (_frame_html(df, f"first {len(df):,} examples" + (f" in {sl}" if sl else "") + f" ({self.ev.engine.name})"), df,
                     f"ev.examples({ENGINE_EXAMPLES}, slice={sl or None!r}, sf=sf, errors_only={self.errors_only.value})")
@@ -247,7 +247,7 @@ class ErrorTagger(W.VBox):
     "Tag examples one at a time; every change is saved at once to `store`; code API: tag, untag, set_note, tags."
     def __init__(self, ev:Evaluation, *, tags=(), store="tags.csv", show=None, filter="errors", id_column:str|None=None,
                  text:str|None=None, image:str|None=None, audio:str|None=None):
-        if ev.engine is not None: ev = _engine_examples(ev, filter, id_column)
+        if "rows" not in ev.capabilities: ev = _engine_examples(ev, filter, id_column)
         self.ev, self.store = ev, Path(store)
         self.ids = self._ids(ev, id_column)
         self.filter_mask = self._filter(ev, filter)

@@ -311,7 +311,7 @@ def test_bad_input_is_named(adult):
     assert str(e.value) == E.MSG_FRAME_TYPE.format(type="ndarray")
     ev = mc.Evaluation.from_frame(lf, y_true="y", y_pred="pred", features=FEATURES)
     with pytest.raises(NotImplementedError) as e: ev.thresholds()
-    assert str(e.value) == E.MSG_ENGINE_UNSUPPORTED.format(what="ev.thresholds()", engine="Polars")
+    assert str(e.value) == mc.core.MSG_ENGINE_UNSUPPORTED.format(what="ev.thresholds()", engine="Polars")
     with pytest.raises(ValueError) as e: ev.slices(by="sex", metrics={"mine": lambda t, p: 0.0})
     assert str(e.value) == E.MSG_ENGINE_CALLABLE.format(name="mine", engine="Polars")
     with pytest.raises(ValueError, match="by='weather' is not a column of the evaluation's data"):

@@ -126,3 +126,69 @@ def test_import_stays_light():
     code = "import sys, mlcompass; print(sorted(m for m in ('matplotlib', 'seaborn', 'ipywidgets', 'fairlearn', 'sklearn', 'polars', 'duckdb', 'narwhals', 'pyspark') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", out
+
+
+# -- one boundary: the group-statistics protocol, implemented in memory and on engines ---------------------------------------
+
+PROTOCOL = ["encode_features", "evaluate_groups", "whole_stats", "metrics", "discovery_rows", "trivial_evaluation", "write_predictions"]
+
+
+@pytest.mark.parametrize("name", PROTOCOL)
+def test_protocol_is_declared_on_both_sides(name):
+    "Each method of the boundary is declared for the in-memory Evaluation and for EngineEvaluation, with real parameters."
+    from mlcompass.engines import EngineEvaluation
+    for cls in (mc.Evaluation, EngineEvaluation):
+        m = cls.__dict__.get(name)
+        assert m is not None and m.__qualname__ == f"{cls.__name__}.{name}", (cls, name)
+        params = inspect.signature(m).parameters
+        assert list(params)[0] == "self" and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def test_no_engine_tests_outside_the_engines():
+    "Callers ask what an evaluation can do (`capabilities`) or call the protocol; none tests which engine holds the data."
+    offenders = [f"{p.name}:{i}" for p in PKG.glob("*.py") if p.name not in ("engines.py", "_modidx.py")
+                 for i, line in enumerate(p.read_text().splitlines(), 1)
+                 if "engine is None" in line or "engine is not None" in line or 'hasattr(ev, "engine")' in line]
+    assert not offenders, offenders
+
+
+def test_methods_are_declared_for_their_class():
+    "No method is a bare module function put on a class by assignment: each is declared for its class (`core.method_of`)."
+    from mlcompass.engines import EngineEvaluation
+    def subclasses(c): return {c} | {s for k in c.__subclasses__() for s in subclasses(k)}
+    for cls in [mc.Evaluation, EngineEvaluation, *subclasses(Result)]:
+        for name, m in vars(cls).items():
+            if inspect.isfunction(m) and not name.startswith("__"):
+                assert m.__qualname__.startswith(cls.__name__ + "."), (cls.__name__, name, m.__qualname__)
+
+
+BAD_INPUTS = { # (frame columns, from_frame arguments): the same message in memory and on an engine, positions aside
+    "missing y_pred": (dict(y=[0, 1, 1, 0], p=[0, 1, None, 0]), dict(y_true="y", y_pred="p")),
+    "infinite y_true": (dict(y=[0.5, 1.5, np.inf, 0.25], p=[0.5, 1.5, 2.0, 0.0]), dict(y_true="y", y_pred="p")),
+    "negative weight": (dict(y=[0, 1, 1, 0], p=[0, 1, 0, 0], w=[1.0, -2.0, 1.0, 1.0]), dict(y_true="y", y_pred="p", sample_weight="w")),
+    "missing weight": (dict(y=[0, 1, 1, 0], p=[0, 1, 0, 0], w=[1.0, None, 1.0, 1.0]), dict(y_true="y", y_pred="p", sample_weight="w")),
+    "zero weight": (dict(y=[0, 1, 1, 0], p=[0, 1, 0, 0], w=[0.0] * 4), dict(y_true="y", y_pred="p", sample_weight="w")),
+    "score out of range": (dict(y=[0, 1, 1, 0], p=[0, 1, 0, 0], s=[0.1, 1.5, 0.2, 0.3]), dict(y_true="y", y_pred="p", y_score="s")),
+    "missing score": (dict(y=[0, 1, 1, 0], p=[0, 1, 0, 0], s=[0.1, None, 0.2, 0.3]), dict(y_true="y", y_pred="p", y_score="s")),
+    "one score, three classes": (dict(y=[0, 1, 2, 0], p=[0, 1, 2, 0], s=[0.1, 0.9, 0.2, 0.3]), dict(y_true="y", y_pred="p", y_score="s")),
+    "scores not summing to 1": (dict(y=[0, 1, 1, 0], p=[0, 1, 1, 0], a=[0.9, 0.2, 0.3, 0.8], b=[0.1, 0.9, 0.7, 0.2]),
+                                dict(y_true="y", y_pred="p", y_score=["a", "b"])),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_one_set_of_input_checks(case):
+    "The in-memory path and an engine refuse the same input with the same message (an engine cannot locate the rows)."
+    pl = pytest.importorskip("polars")
+    cols, kw = BAD_INPUTS[case]
+    df = pd.DataFrame(cols)
+    msgs = []
+    for frame in (df, pl.from_pandas(df)):
+        with pytest.raises(ValueError) as e: quiet(lambda: mc.Evaluation.from_frame(frame, **kw))
+        msgs.append(str(e.value))
+    import re
+    def strip(m): # positions (in memory) and "not located" (engine) aside, and the row sums only memory can show
+        m = re.sub(r"first at position\(s\) (\(not located[^)]*\)|[0-9, .]*?)(?= \(|\.( |$))", "first at ...", m)
+        return re.sub(r" \(sums [^)]*\)", "", m)
+    a, b = strip(msgs[0]), strip(msgs[1])
+    assert a == b, msgs
