@@ -13,13 +13,14 @@ from .stats import GroupStats
 from .metrics import Metric, Cost, MetricsResult, UndefinedMetricWarning, METRICS, available_metrics
 from .slices import SliceFrame, MISSING, OTHER
 from .baselines import (Baseline, HumanLevel, Literature, OpenSource, PreviousSystem, Trivial, compare,
-                                 BaselineComparison, measure_latency)
+                                 BaselineComparison, ErrorTags, error_tags, measure_latency)
 from .milestones import milestones, Milestones
 from .sanity import sanity, overfit_tiny, beats_trivial, leakage, Check, SanityReport
 from .fairness import FairnessReport, fairness
 from .discovery import DiscoveredSlices, discover
 from .store import RunStore, log_run, runs
 from .gates import Gates, GateResults
+from .findings import Findings, findings
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from .engines import EngineEvaluation, duckdb_connection # engines' own packages load with their data
 from . import datasets, report

@@ -9,14 +9,15 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation, method_of
 from .metrics import resolve_metrics, evaluate_groups, _context, _reg_rows, _div
-from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, poisson_cells, settled
+from .stats import bh_adjust, percentile_ci, replicate_chunks, diff_p, poisson_cells, settled, verdict, p_from_interval
 from .slices import MAX_SLICES
-from .render import Result
+from .render import Result, fmt_num, fmt_ci, fmt_p, p_text, mathsafe
 
 # %% auto #0
-__all__ = ['ALL', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa', 'PreviousSystem', 'Trivial',
-           'trivial_in_memory', 'measure_latency', 'paired_difference', 'joint_cells', 'paired_from_cells',
-           'mcnemar_cells', 'mcnemar_exact', 'compare', 'BaselineComparison']
+__all__ = ['ALL', 'VERDICT_WORDS', 'ERRORS_ONLY', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa',
+           'PreviousSystem', 'Trivial', 'trivial_in_memory', 'measure_latency', 'paired_difference', 'joint_cells',
+           'paired_from_cells', 'mcnemar_cells', 'mcnemar_exact', 'compare', 'BaselineComparison', 'ErrorTags',
+           'error_tags']
 
 # %% ../nbs/08_baselines.ipynb #200e5ce8
 class Baseline:
@@ -456,6 +457,8 @@ def compare(ev:Evaluation, # the model's evaluation
     m = resolve_metrics(ev, [metric or default_metrics(ev)[0]])[0]
     sign = _direction(m)
     by = [by] if isinstance(by, str) else (list(by) if by else [])
+    errors_only = _errors_only(ev, by)
+    if errors_only: return error_tags(ev, ci=ci, note=errors_only) # a metric per tag would be 0: the error analysis answers instead
     baselines = list(baselines)
     for b in baselines:
         if not isinstance(b, Baseline):
@@ -475,7 +478,7 @@ def compare(ev:Evaluation, # the model's evaluation
     out["model"], out["model_ci_low"], out["model_ci_high"] = table["value"], table["low"], table["high"]
     refs = [_reference_row("model", "model", m, table["value"].iloc[0], table["low"].iloc[0], table["high"].iloc[0], None,
                            model_costs or {}, dataset)]
-    notes, previous, cis = [], [], {}
+    notes, previous, cis, paired = [], [], {}, {}
     for b in baselines:
         if b.metric is not None and b.metric != m.name:
             raise ValueError(f"{type(b).__name__} {b.name!r} reports {b.metric}, but the comparison is on {m.name}: "
@@ -492,6 +495,7 @@ def compare(ev:Evaluation, # the model's evaluation
             bt = _slice_table(bev, by, m, **kw)
             out[b.name] = bt.set_index("slice")["value"].reindex(out["slice"]).to_numpy()
             cis[b.name] = (bt["low"].iloc[0], bt["high"].iloc[0])
+            paired[b.name] = (b, bev)
             if isinstance(b, PreviousSystem): previous.append((b, bev))
         else:
             _check_value(b, b.value, m)
@@ -508,16 +512,19 @@ def compare(ev:Evaluation, # the model's evaluation
                                    dict(latency_ms=b.latency_ms, size_mb=b.size_mb, cost_per_prediction=b.cost_per_prediction), dataset))
     for b in baselines:
         out[f"gap_to_{b.name}"] = sign * (out[b.name] - out["model"])
+    out["too_small"] = table["too_small"].to_numpy()
+    for b, bev in previous: _add_paired(out, ev, bev, b, m, by, max_depth, bins, min_support, ci, n_boot, seed, alpha)
     target_name = _target(target, baselines, notes)
     if target_name is not None:
         out["potential_gain"] = np.maximum(out[f"gap_to_{target_name}"], 0) * out["share"]
         sl = out["slice"] != ALL
         out["rank"] = pd.array([pd.NA] * len(out), dtype="Int64")
         out.loc[sl, "rank"] = settled(out.loc[sl, "potential_gain"]).rank(ascending=False, method="min", na_option="keep").astype("Int64")
-    out["too_small"] = table["too_small"].to_numpy()
-    for b, bev in previous: _add_paired(out, ev, bev, b, m, by, max_depth, bins, min_support, ci, n_boot, seed, alpha)
+        if target_name in paired and not isinstance(paired[target_name][0], PreviousSystem): # annotators on the same examples
+            _add_paired(out, ev, paired[target_name][1], paired[target_name][0], m, by, max_depth, bins, min_support, ci, n_boot, seed, alpha)
+        _gap_to_target(out, m, target_name, target_name in paired, ci, alpha)
     return BaselineComparison(out, metric=m, baselines=baselines, target=target_name, by=by, references=pd.DataFrame(refs),
-                              notes=notes, ci=ci, name=ev.name, small=small)
+                              notes=notes, ci=ci, name=ev.name, small=small, alpha=alpha)
 
 def _target(target, baselines, notes):
     names = [b.name for b in baselines]
@@ -553,22 +560,50 @@ def _add_paired(out, ev, bev, b, m, by, max_depth, bins, min_support, ci, n_boot
         for g, s in enumerate(names):
             if s in index:
                 i = index[s]; diff[i], lo[i], hi[i], p[i] = res["diff"][g], res["low"][g], res["high"][g], res["p_value"][g]
-    p_adj = p.copy()
-    sl = (out["slice"] != ALL).to_numpy()
-    p_adj[sl] = bh_adjust(p[sl])
-    sign = _direction(m)
-    verdict = np.where(out["too_small"], "too small to judge",
-              np.where((p_adj < alpha) & (sign * diff > 0), "better",
-              np.where((p_adj < alpha) & (sign * diff < 0), "worse", "no detectable change")))
+    p_adj = _adjusted(out, p)
+    v = verdict(diff, p_adj, _n_eff(out), higher_is_better=m.higher_is_better, alpha=alpha)
     out[f"{b.name}_change"], out[f"{b.name}_change_ci_low"], out[f"{b.name}_change_ci_high"] = diff, lo, hi
-    out[f"{b.name}_p_value"], out[f"{b.name}_verdict"] = p_adj, verdict
+    out[f"{b.name}_p_value"], out[f"{b.name}_verdict"] = p_adj, np.array([VERDICT_WORDS[x] for x in v], dtype=object)
+
+VERDICT_WORDS = {"worse": "worse", "better": "better", "small": "too small to judge", "": "no detectable change"}
+
+def _adjusted(out, p):
+    "p-values adjusted (Benjamini–Hochberg) over the slices of the comparison; the whole set's row is one test of its own."
+    p_adj = np.asarray(p, float).copy()
+    sl = (out["slice"] != ALL).to_numpy()
+    p_adj[sl] = bh_adjust(p_adj[sl])
+    return p_adj
+
+def _n_eff(out):
+    "The rule's size test from the comparison's own flag (Kish's n below `small`: 0 examples of evidence; else enough)."
+    return np.where(out["too_small"].to_numpy(bool), 0.0, np.inf)
+
+def _gap_to_target(out, m, target:str, paired:bool, ci, alpha):
+    """The gap to the target with its interval, adjusted p-value and the rule's verdict (model vs target), and the potential gain's
+    interval. A paired target (annotators' labels on the same examples) has its paired change; a figure is taken as given, and
+    the gap is judged from the model's own interval (`stats.p_from_interval`)."""
+    sign = _direction(m)
+    if paired: # change = model − target, paired
+        change, lo, hi, p = (out[f"{target}_{c}"].to_numpy(float) for c in ("change", "change_ci_low", "change_ci_high", "p_value"))
+        p_adj = p
+    else:
+        ref = out[target].to_numpy(float)
+        change = out["model"].to_numpy(float) - ref
+        lo, hi = out["model_ci_low"].to_numpy(float) - ref, out["model_ci_high"].to_numpy(float) - ref
+        p_adj = _adjusted(out, p_from_interval(change, lo, hi, ci) if ci else np.full(len(out), np.nan))
+    g_lo, g_hi = np.sort(np.stack([-sign * lo, -sign * hi]), axis=0) # gap = sign × (target − model)
+    out["gap_ci_low"], out["gap_ci_high"] = g_lo, g_hi
+    out["gap_p_value"] = p_adj
+    out["gap_verdict"] = verdict(change, p_adj, _n_eff(out), higher_is_better=m.higher_is_better, alpha=alpha)
+    share = out["share"].to_numpy(float)
+    out["potential_gain_ci_low"], out["potential_gain_ci_high"] = np.maximum(g_lo, 0) * share, np.maximum(g_hi, 0) * share
 
 # %% ../nbs/08_baselines.ipynb #0d3893d5
 class BaselineComparison(Result):
     "The model against its baselines, overall and per slice, with the slices ranked by potential gain."
-    def __init__(self, frame, *, metric, baselines, target, by, references, notes, ci, name=None, small=30):
+    def __init__(self, frame, *, metric, baselines, target, by, references, notes, ci, name=None, small=30, alpha=0.05):
         self.frame, self.metric, self.baselines, self.target, self.by = frame, metric, baselines, target, by
-        self.references, self.notes, self.ci, self.name, self.small = references, notes, ci, name, small
+        self.references, self.notes, self.ci, self.name, self.small, self.alpha = references, notes, ci, name, small, alpha
 
     def __len__(self): return len(self.frame)
     def __repr__(self):
@@ -590,37 +625,59 @@ class BaselineComparison(Result):
         v = f"{x * 100:.2g}"
         return f"{v} point" + ("" if v in ("1", "-1") else "s")
 
+    def work_first(self, k:int=2) -> pd.DataFrame:
+        """The slices to work on first: the highest potential gains among slices whose gap to the target the data supports
+        (the model is *worse* than the target by the one significance rule, `stats.verdict`); empty when none is."""
+        if not self.target or "gap_verdict" not in self.frame: return self.frame.iloc[0:0]
+        r = self.ranked()
+        return r[(r["potential_gain"] > 0) & (r["gap_verdict"] == "worse")].head(k)
+
+    def _overall_sentence(self) -> str:
+        a, t = self.frame.iloc[0], self.target
+        gap, v = a[f"gap_to_{t}"], a.get("gap_verdict", "")
+        if pd.isna(gap): return ""
+        fig = f"Overall the model ({fmt_ci(a['model'], a['model_ci_low'], a['model_ci_high'])}) is"
+        if v in ("worse", "better"):
+            return f"{fig} {self._pts(abs(gap))} {'below' if v == 'worse' else 'above'} {t} ({fmt_num(a[t])}; adjusted {p_text(a['gap_p_value'])})."
+        return f"{fig} not distinguishable from {t} ({fmt_num(a[t])}): the difference lies within its interval."
+
+    def _pts_ci(self, x, lo, hi):
+        "A difference with its interval, e.g. '0.6 points [0.14, 0.99]'."
+        s = 100 if _unit_scale(self.metric) else 1
+        return f"{self._pts(x)} [{lo * s:.2g}, {hi * s:.2g}]"
+
     def summary(self) -> str:
-        "Where to work next, and why, in a few sentences."
+        "Where to work next, and why, in a few sentences; only what the significance rule supports."
         out = []
         f = self.frame[self.frame["slice"] != ALL]
+        if self.target: out.append(self._overall_sentence())
         if self.target and len(f):
-            r = self.ranked()
-            top = r[(r["potential_gain"] > 0) & ~r["too_small"]].head(2)
+            top = self.work_first()
+            gcol = f"gap_to_{self.target}"
             if len(top):
-                bits = [f"{t.slice} (potential gain {self._pts(t.potential_gain)}: {self._pts(t['gap_to_' + self.target])} "
-                        f"below {self.target} on {t.share:.0%} of the data)" for _, t in top.iterrows()]
+                bits = [f"{t.slice} (potential gain {self._pts_ci(t.potential_gain, t.potential_gain_ci_low, t.potential_gain_ci_high)}: "
+                        f"{self._pts(t[gcol])} below {self.target} on {t.share:.0%} of the data, "
+                        f"adjusted {p_text(t.gap_p_value)})" for _, t in top.iterrows()]
                 out.append("Work first on " + " and then on ".join(bits) + ".")
-                gap = f[~f["too_small"]].sort_values(f"gap_to_{self.target}", ascending=False).head(1)
+                gap = f[f["gap_verdict"] == "worse"].sort_values(gcol, ascending=False).head(1)
                 if len(gap) and gap["slice"].iloc[0] not in set(top["slice"]):
                     g = gap.iloc[0]
-                    out.append(f"{g.slice} has the largest gap ({self._pts(g['gap_to_' + self.target])}) but covers only {g.share:.0%} of the data.")
-            elif f[f"gap_to_{self.target}"].isna().all():
-                a = self.frame.iloc[0]
-                out.append(f"{self.target} is an overall figure only, so no slice can be ranked by its gap: give per_slice= figures "
-                           f"or annotators' labels. Overall the model is {self._pts(abs(a['gap_to_' + self.target]))} "
-                           f"{'below' if a['gap_to_' + self.target] > 0 else 'at or above'} {self.target}.")
-            else: out.append(f"No slice with enough data is below {self.target}: the model matches the reference where it can be judged.")
-        elif self.target:
-            a = self.frame.iloc[0]
-            out.append(f"Overall the model is {self._pts(abs(a['gap_to_' + self.target]))} "
-                       f"{'below' if a['gap_to_' + self.target] > 0 else 'at or above'} {self.target}.")
+                    out.append(f"{g.slice} has the largest gap ({self._pts(g[gcol])}) but covers only {g.share:.0%} of the data.")
+            elif f[gcol].isna().all():
+                out.append(f"{self.target[0].upper() + self.target[1:]} is an overall figure only, so no slice can be ranked by its gap: give per_slice= figures "
+                           f"or annotators' labels.")
+            else:
+                within = int(((f[gcol] > 0) & ~f["too_small"]).sum())
+                out.append(f"No slice is below {self.target} by more than the data can tell from noise (adjusted p < {self.alpha:g})"
+                           + (f"; {within} slice(s) are below it within their intervals." if within else ".")
+                           + " Nothing stands out to work on first.")
         for name in self.previous_names:
             v = self.frame[f"{name}_verdict"]
             worse = self.frame.loc[v == "worse", "slice"].tolist()
             better = self.frame.loc[v == "better", "slice"].tolist()
-            if worse: out.append(f"Against {name}: worse on {', '.join(worse[:4])}{' …' if len(worse) > 4 else ''}.")
-            if better: out.append(f"Against {name}: better on {', '.join(better[:4])}{' …' if len(better) > 4 else ''}.")
+            more = lambda xs: f" and {len(xs) - 4} more" if len(xs) > 4 else ""
+            if worse: out.append(f"Against {name}: worse on {', '.join(worse[:4])}{more(worse)}.")
+            if better: out.append(f"Against {name}: better on {', '.join(better[:4])}{more(better)}.")
             if not worse and not better: out.append(f"Against {name}: no detectable change.")
         triv = [b.name for b in self.baselines if isinstance(b, Trivial)]
         for t in triv:
@@ -628,60 +685,78 @@ class BaselineComparison(Result):
             a = self.frame.iloc[0]
             if g >= 0: out.append(f"Overall the model ({a['model']:.3g}) does not beat {t} ({a[t]:.3g}): check the pipeline before anything else.")
         out += self.notes
-        return " ".join(out)
+        return " ".join(s for s in out if s)
 
 # %% ../nbs/08_baselines.ipynb #2d9e0026
 def _cmp_html(self, max_rows:int=40) -> str:
-    from mlcompass.render import html_table, fmt_num, fmt_ci, fmt_p, Cell, WORSE, BETTER, SMALL
-    pct = self.metric.kind == "proportion"
+    from mlcompass.render import html_table, Cell
     fmt = lambda v: fmt_num(v)
     f = self.frame
     if "rank" in f:
         f = pd.concat([f[f["slice"] == ALL], self.ranked()])
     header = ["slice", "n", "share", f"model {self.metric.name}" + (f" [{self.ci:.0%} CI]" if self.ci else "")]
-    header += self.baseline_names + [f"gap to {b}" for b in self.baseline_names]
-    if self.target: header += ["potential gain", "rank"]
+    header += self.baseline_names + [f"gap to {b}" for b in self.baseline_names if b == self.target]
+    ranked = bool(self.target) and self.frame["potential_gain"].iloc[1:].notna().any() # an overall-only target ranks nothing
+    if ranked: header += ["potential gain", "rank"]
     for p in self.previous_names: header += [f"change vs {p}", "verdict"]
     rows = []
+    named = set(self.work_first()["slice"])
+    words = {v: k for k, v in VERDICT_WORDS.items()}
     for _, r in f.head(max_rows).iterrows():
-        hot = self.target is not None and pd.notna(r.get("rank")) and r["rank"] <= 3 and r["potential_gain"] > 0 and not r["too_small"]
-        base = "background:#fff3cd;font-weight:600" if hot else (SMALL if r["too_small"] else "")
-        row = [Cell(r["slice"], base), fmt_num(int(r["n"])), f"{r['share']:.1%}",
-               Cell(fmt_ci(r["model"], r["model_ci_low"], r["model_ci_high"]), base)]
+        state = "focus" if r["slice"] in named else "small" if r["too_small"] else ""
+        row = [Cell(r["slice"], state=state), fmt_num(int(r["n"])), f"{r['share']:.1%}",
+               Cell(fmt_ci(r["model"], r["model_ci_low"], r["model_ci_high"]), state=state)]
         row += [fmt(r[b]) for b in self.baseline_names]
         for b in self.baseline_names:
             g = r[f"gap_to_{b}"]
-            row.append(Cell(fmt(g), WORSE if pd.notna(g) and g > 0 and b == self.target else ""))
-        if self.target:
-            row += [Cell(fmt(r["potential_gain"]), base), Cell("" if pd.isna(r["rank"]) else str(int(r["rank"])), base)]
+            if b != self.target: continue # only the target's gap: the other references' values are beside the model's
+            if "gap_verdict" in r: # the model against the target, by the rule (worse: the model is below it)
+                row.append(Cell(fmt_ci(g, r["gap_ci_low"], r["gap_ci_high"]), state=r["gap_verdict"], title=f"adjusted {p_text(r['gap_p_value'])}"))
+            else: row.append(fmt(g))
+        if ranked:
+            gain = fmt_ci(r["potential_gain"], r.get("potential_gain_ci_low"), r.get("potential_gain_ci_high"))
+            row += [Cell(gain, state=state), Cell("" if pd.isna(r["rank"]) else str(int(r["rank"])), state=state)]
         for p in self.previous_names:
             v = r[f"{p}_verdict"]
-            style = WORSE if v == "worse" else BETTER if v == "better" else SMALL if v == "too small to judge" else ""
-            row += [Cell(fmt_ci(r[f"{p}_change"], r[f"{p}_change_ci_low"], r[f"{p}_change_ci_high"]), style,
-                         title=f"adjusted p = {fmt_p(r[f'{p}_p_value'])}"), Cell(v, style)]
+            row += [Cell(fmt_ci(r[f"{p}_change"], r[f"{p}_change_ci_low"], r[f"{p}_change_ci_high"]), state=words.get(v, ""),
+                         title=f"adjusted {p_text(r[f'{p}_p_value'])}"),
+                    Cell(v, state=words.get(v, ""), title=f"adjusted {p_text(r[f'{p}_p_value'])}")]
         rows.append(row)
-    notes = [self.summary()]
+    notes = []
     if len(f) > max_rows: notes.append(f"… {len(f) - max_rows} more rows; .to_frame() has them all.")
-    notes.append(f"gap = reference − model in the direction where higher is better ({self.metric.name})" +
-                 (f"; potential gain = max(0, gap to {self.target}) × share; highlighted: the three first-ranked slices."
-                  if self.target else "."))
+    notes.append(f"gap = reference − model in the direction where higher is better ({self.metric.name})"
+                 + (f"; potential gain = max(0, gap to {self.target}) × share, with its interval" if ranked else "")
+                 + (f"; highlighted: the slices to work on first, whose gap to {self.target} has adjusted p < {self.alpha:g}" if named else "")
+                 + (f"; red / green: the model worse / better than {' or '.join(([self.target] if self.target else []) + self.previous_names)} "
+                    f"with adjusted p < {self.alpha:g}." if self.target or self.previous_names else "."))
     cap = f"{(self.name + ': ') if self.name else ''}model vs baselines on {self.metric.name}"
-    return html_table(header, rows, caption=cap, notes=notes)
+    return html_table(header, rows, caption=cap, lead=self.summary(), notes=notes)
 
-def _cmp_plot(self, ax=None, max_slices:int=20):
-    "The model's figure with its interval per slice, against each reference (one marker per baseline)."
+def _cmp_plot(self, ax=None, max_slices:int=20, trivial:bool=False):
+    """Per slice in rank order, the model with its interval (red where it is below the target by the significance rule) against
+    each reference; the target's overall figure as a line; the slices to work on first marked. The trivial model, far below,
+    would squash the scale: it is left out unless `trivial=True` (the table has it)."""
     f = pd.concat([self.frame[self.frame["slice"] == ALL], self.ranked().head(max_slices)]).iloc[::-1]
-    ax = self._axes(ax, (7.5, 0.35 * len(f) + 1.4))
+    ax = self._axes(ax, (7.5, 0.38 * len(f) + 1.6))
     y = np.arange(len(f))
+    bad = (f["gap_verdict"] == "worse").to_numpy() if "gap_verdict" in f else np.zeros(len(f), bool)
+    color = np.where(bad, "#c62828", "#1f4e79")
     ok = f["model_ci_low"].notna().to_numpy()
-    ax.hlines(y[ok], f["model_ci_low"][ok], f["model_ci_high"][ok], color="#1f4e79", lw=1.5)
-    ax.scatter(f["model"], y, color="#1f4e79", zorder=3, label="model")
-    for i, (b, marker) in enumerate(zip(self.baseline_names, "D^sv<>P*X")):
+    ax.hlines(y[ok], f["model_ci_low"][ok], f["model_ci_high"][ok], colors=color[ok], lw=1.8)
+    ax.scatter(f["model"], y, c=color, zorder=3, label="model" + (f" (red: below {self.target}, adjusted p < {self.alpha:g})" if self.target else ""))
+    shown = [b for b in self.baselines if trivial or not isinstance(b, Trivial)]
+    for i, (b, marker) in enumerate(zip(shown, "D^sv<>P*X")):
         # hollow markers need an edge colour of their own to be visible
-        ax.scatter(f[b], y, marker=marker, zorder=4, label=b, facecolors="none", edgecolors=f"C{i + 1}", linewidths=1.5)
-    ax.set_yticks(y, [s if len(s) < 50 else s[:47] + "…" for s in f["slice"]])
-    ax.set_xlabel(self.metric.name)
-    ax.legend(loc="best", fontsize="small")
+        ax.scatter(f[b.name], y, marker=marker, zorder=4, label=mathsafe(b.name), facecolors="none", edgecolors=f"C{i + 1}", linewidths=1.5)
+    if self.target and pd.notna(self.frame.iloc[0][self.target]) and self.frame[self.target].iloc[1:].notna().any():
+        ax.axvline(self.frame.iloc[0][self.target], color="#777", ls="--", lw=1, zorder=1) # a line only when slices have their own figures
+    first = set(self.work_first()["slice"])
+    labels = [("→ " if s in first else "") + (s if len(s) < 50 else s[:47] + "…") for s in f["slice"]]
+    ax.set_yticks(y, [mathsafe(s) for s in labels])
+    for t, s in zip(ax.get_yticklabels(), f["slice"]):
+        if s in first: t.set_fontweight("bold")
+    ax.set_xlabel(self.metric.name + ("  (→ work first on)" if first else ""))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 if not first else -0.16), ncol=min(3, len(shown) + 1), fontsize="small", frameon=False)
     return self._drawn(ax)
 
 def _cmp_widget(self):
@@ -694,7 +769,7 @@ def _cmp_widget(self):
     def redraw(*_):
         keep = (self.frame["slice"] == ALL) | (self.frame["share"] >= share.value)
         sub = BaselineComparison(self.frame[keep], metric=self.metric, baselines=self.baselines, target=self.target, by=self.by,
-                                 references=self.references, notes=self.notes, ci=self.ci, name=self.name, small=self.small)
+                                 references=self.references, notes=self.notes, ci=self.ci, name=self.name, small=self.small, alpha=self.alpha)
         display(HTML(sub._repr_html_()))
     share.observe(redraw, names="value"); redraw()
     return W.VBox([share, out])
@@ -703,3 +778,82 @@ method_of(BaselineComparison, _cmp_html, '_repr_html_')
 method_of(BaselineComparison, _cmp_plot, 'plot')
 method_of(BaselineComparison, _cmp_widget, 'widget')
 method_of(Evaluation, compare)
+
+# %% ../nbs/08_baselines.ipynb #afa67a5e
+ERRORS_ONLY = 0.95 # tagged examples that are errors at least this often are read as an error review
+
+class ErrorTags(Result):
+    "Ng's error analysis of tagged errors: per tag, its share of the reviewed errors, its share of the data and the ceiling on improvement."
+    def __init__(self, frame, *, reviewed:int, errors:float, error_rate:float, n:int, ci:float, name=None, note=""):
+        self.frame, self.reviewed, self.errors, self.error_rate, self.n, self.ci, self.name, self.note = frame, reviewed, errors, error_rate, n, ci, name, note
+
+    def __repr__(self): return f"ErrorTags({len(self.frame)} tags over {self.reviewed} reviewed errors)\n{self.summary()}"
+
+    def summary(self) -> str:
+        "The categories worth fixing first, each with the most the metric could gain."
+        f = self.frame
+        out = [self.note] if self.note else []
+        if not len(f): return " ".join(out + ["No tags."])
+        bits = [f"{r.tag} ({r.share_of_errors:.0%} [{r.share_ci_low:.0%}, {r.share_ci_high:.0%}] of the reviewed errors: at most "
+                f"+{100 * r.ceiling:.2g} points [{100 * r.ceiling_ci_low:.2g}, {100 * r.ceiling_ci_high:.2g}])" for r in f.head(3).itertuples()]
+        out.append(f"Of {self.reviewed:,} reviewed errors, the largest categories are " + ", then ".join(bits) + ".")
+        out.append(f"The ceiling is the error rate ({self.error_rate:.1%}) × the tag's share of the errors: what fixing every error of that kind could gain.")
+        return " ".join(out)
+
+    def _repr_html_(self) -> str:
+        from mlcompass.render import html_table
+        rows = [[r.tag, fmt_num(int(r.errors)), fmt_ci(r.share_of_errors, r.share_ci_low, r.share_ci_high), f"{r.share_of_data:.1%}",
+                 fmt_ci(r.ceiling, r.ceiling_ci_low, r.ceiling_ci_high)] for r in self.frame.itertuples()]
+        notes = [f"[low, high]: {self.ci:.0%} Wilson interval of the share among the {self.reviewed:,} reviewed errors. An example with "
+                 "several tags counts toward each, so the shares may add up to more than 100%."]
+        return html_table(["tag", "errors", "share of errors", "share of data", "ceiling on improvement"], rows,
+                          caption=f"{(self.name + ': ') if self.name else ''}error analysis by tag", lead=self.summary(), notes=notes)
+
+    def plot(self, ax=None):
+        "The ceiling on improvement per tag, with its interval, largest first."
+        f = self.frame.iloc[::-1]
+        ax = self._axes(ax, (6.5, 0.35 * len(f) + 1.2))
+        y = np.arange(len(f))
+        ax.barh(y, f["ceiling"], color="#1f4e79", alpha=0.8)
+        ax.hlines(y, f["ceiling_ci_low"], f["ceiling_ci_high"], color="#333", lw=1.2)
+        ax.set_yticks(y, [mathsafe(t) for t in f["tag"]])
+        ax.set_xlabel("ceiling on improvement (if every error of the tag were fixed)")
+        return self._drawn(ax)
+
+def error_tags(ev:Evaluation, *, ci:float=0.95, note:str="") -> ErrorTags:
+    "Per tag of `ev.with_tags(...)`: its share of the reviewed (tagged) errors, its share of the data, and the ceiling on improvement."
+    from mlcompass.stats import wilson
+    cols = [c for c in getattr(ev, "tag_columns", []) if c not in ("tags", "tagged")]
+    if not cols: raise ValueError("error_tags needs an evaluation with tags: ev.with_tags(store) adds them.")
+    if ev.task == "regression": raise ValueError("error_tags counts wrong predictions: it needs a classification task.")
+    prefix = getattr(ev, "tag_prefix", "")
+    w = ev.w if ev.w is not None else np.ones(ev.n)
+    wrong = ev.t != ev.p
+    reviewed = ev.data["tagged"].to_numpy(bool) & wrong
+    R, N = int(reviewed.sum()), float(w.sum())
+    error_rate = float(w[wrong].sum() / N)
+    rows = []
+    for c in cols:
+        m = ev.data[c].to_numpy(bool)
+        k = int((m & reviewed).sum())
+        lo, hi = (np.nan, np.nan) if not R else (float(x[0]) for x in wilson(np.array([k]), np.array([R]), ci))
+        share = k / R if R else np.nan
+        rows.append({"tag": c[len(prefix):] if prefix and c.startswith(prefix) else c, "errors": k, "share_of_errors": share,
+                     "share_ci_low": lo, "share_ci_high": hi, "share_of_data": float(w[m].sum() / N),
+                     "ceiling": share * error_rate, "ceiling_ci_low": lo * error_rate, "ceiling_ci_high": hi * error_rate})
+    frame = pd.DataFrame(rows, columns=["tag", "errors", "share_of_errors", "share_ci_low", "share_ci_high", "share_of_data",
+                                        "ceiling", "ceiling_ci_low", "ceiling_ci_high"])
+    frame = frame.assign(_k=settled(frame["ceiling"])).sort_values("_k", ascending=False, kind="stable").drop(columns="_k").reset_index(drop=True)
+    return ErrorTags(frame, reviewed=R, errors=float(w[wrong].sum()), error_rate=error_rate, n=ev.n, ci=ci, name=ev.name, note=note)
+
+def _errors_only(ev, by) -> str:
+    "A note when `by` asks for the tags of an evaluation whose tagged examples are (nearly) all errors; '' otherwise."
+    if "tags" not in by or not getattr(ev, "tag_columns", None) or ev.task == "regression": return ""
+    tagged = ev.data["tagged"].to_numpy(bool)
+    if not tagged.any(): return ""
+    share = float((ev.t != ev.p)[tagged].mean())
+    if share < ERRORS_ONLY: return ""
+    return (f"The tagged examples are errors ({share:.0%} of {int(tagged.sum()):,}): a metric per tag would be 0 by construction, "
+            "so compare(by='tags') shows the error analysis instead: each tag's share of the errors and what fixing it could gain.")
+
+method_of(Evaluation, error_tags)

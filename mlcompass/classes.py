@@ -10,7 +10,7 @@ import pandas as pd
 from .core import Evaluation, method_of
 from .stats import group_stats, wilson, poisson_cells, percentile_ci, kish
 from .metrics import UndefinedMetricWarning, _div, _check_zero_division, evaluate_groups, resolve_metrics
-from .render import Result
+from .render import Result, mathsafe
 
 # %% auto #0
 __all__ = ['ClassReport', 'fmt_count', 'class_report', 'Curves', 'curves', 'threshold_table', 'ThresholdChoice',
@@ -146,9 +146,9 @@ method_of(Evaluation, class_report, "classes")
 
 # %% ../nbs/11_classes.ipynb #986ea0f2
 class Curves(Result):
-    "Precision-recall or ROC curves per class: tidy points and areas."
-    def __init__(self, frame, areas, kind):
-        self.frame, self.areas, self.kind = frame, areas, kind
+    "Precision-recall or ROC curves per class: tidy points and areas, the model's operating point and each class's prevalence."
+    def __init__(self, frame, areas, kind, points=None, prevalence=None):
+        self.frame, self.areas, self.kind, self.points, self.prevalence = frame, areas, kind, points, prevalence
     def __repr__(self): return f"Curves({self.kind}: {self.areas.round(4).to_dict()})"
     def _repr_html_(self):
         from mlcompass.render import html_table, fmt_num
@@ -156,12 +156,20 @@ class Curves(Result):
         return html_table(["class", what, "points"], [[str(c), fmt_num(a), fmt_num(int((self.frame["class"] == c).sum()))]
                                                       for c, a in self.areas.items()], caption=f"{'Precision-recall' if self.kind == 'pr' else 'ROC'} curves")
     def plot(self, ax=None):
-        ax = self._axes(ax, (5, 4.5))
+        """Each class's curve, the model's operating point on it (its predictions, y_pred) and what a model without skill
+        would do: the prevalence line for precision-recall, the diagonal for ROC."""
+        ax = self._axes(ax, (5.5, 4.5))
         x, y = ("recall", "precision") if self.kind == "pr" else ("fpr", "tpr")
-        for c, g in self.frame.groupby("class", sort=False):
-            ax.plot(g[x], g[y], drawstyle="steps-post" if self.kind == "pr" else "default", label=f"{c} ({self.areas[c]:.3f})")
+        for j, (c, g) in enumerate(self.frame.groupby("class", sort=False)):
+            color = f"C{j}"
+            ax.plot(g[x], g[y], drawstyle="steps-post" if self.kind == "pr" else "default", color=color, label=mathsafe(f"{c} ({self.areas[c]:.3f})"))
+            if self.points is not None and c in self.points.index:
+                ax.scatter([self.points.loc[c, x]], [self.points.loc[c, y]], color=color, edgecolors="black", zorder=4, s=45)
+            if self.kind == "pr" and self.prevalence is not None and c in self.prevalence.index:
+                ax.axhline(self.prevalence[c], color=color, ls=":", lw=1)
         if self.kind == "roc": ax.plot([0, 1], [0, 1], color="#999", ls=":", lw=1)
-        ax.set_xlabel(x); ax.set_ylabel(y); ax.legend(fontsize="small", title="AP" if self.kind == "pr" else "AUC")
+        ax.set_xlabel(x); ax.set_ylabel(y); ax.set_xlim(-0.02, 1.02); ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize="small", title=("AP" if self.kind == "pr" else "AUC") + "; ● y_pred; ··· no skill", title_fontsize="small", loc="lower left" if self.kind == "pr" else "lower right")
         return self._drawn(ax)
 
 def curves(ev:Evaluation, kind:str="pr", *, classes=None) -> Curves:
@@ -171,10 +179,16 @@ def curves(ev:Evaluation, kind:str="pr", *, classes=None) -> Curves:
     if kind not in ("pr", "roc"): raise ValueError(f"kind={kind!r} must be 'pr' or 'roc'.")
     from sklearn.metrics import precision_recall_curve, roc_curve, average_precision_score, roc_auc_score
     if classes is None: classes = [ev.pos_label] if ev.task == "binary" else ev.labels.tolist()
-    parts, areas = [], {}
+    parts, areas, points, prevalence = [], {}, {}, {}
+    w = ev.w if ev.w is not None else np.ones(ev.n)
     for c in classes:
         i = _class_index(ev, c)
         y, s = (ev.t == i).astype(int), ev.proba[:, i]
+        yb, pb = y == 1, ev.p == i # the model's own decision: its operating point on the curve
+        tp, fp = w[yb & pb].sum(), w[~yb & pb].sum()
+        points[c] = {"recall": tp / w[yb].sum(), "tpr": tp / w[yb].sum(), "precision": tp / (tp + fp) if tp + fp > 0 else np.nan,
+                     "fpr": fp / w[~yb].sum() if w[~yb].sum() > 0 else np.nan}
+        prevalence[c] = w[yb].sum() / w.sum()
         if y.min() == y.max(): raise ValueError(f"class {c!r} has {'no' if y.max() == 0 else 'only'} examples: its curve is undefined.")
         if kind == "pr":
             p, r, t = precision_recall_curve(y, s, sample_weight=ev.w)
@@ -184,7 +198,7 @@ def curves(ev:Evaluation, kind:str="pr", *, classes=None) -> Curves:
             fpr, tpr, t = roc_curve(y, s, sample_weight=ev.w)
             parts.append(pd.DataFrame({"class": c, "threshold": t, "fpr": fpr, "tpr": tpr}))
             areas[c] = roc_auc_score(y, s, sample_weight=ev.w)
-    return Curves(pd.concat(parts, ignore_index=True), pd.Series(areas), kind)
+    return Curves(pd.concat(parts, ignore_index=True), pd.Series(areas), kind, points=pd.DataFrame(points).T, prevalence=pd.Series(prevalence))
 
 def _class_index(ev, c):
     hits = [i for i, v in enumerate(ev.labels.tolist()) if v == c]
@@ -322,28 +336,30 @@ method_of(Evaluation, for_class)
 
 # %% ../nbs/11_classes.ipynb #3116f963
 def _classes_html(self) -> str:
-    from mlcompass.render import html_table, fmt_ci, fmt_num, Cell, WORSE, SMALL
+    from mlcompass.render import html_table, fmt_ci, fmt_num, Cell
     ci = self.ci is not None
     get = lambda r, m: fmt_ci(r[m], r.get(m + "_ci_low"), r.get(m + "_ci_high")) if ci else fmt_num(r[m])
     rows = []
     for c, r in self.frame.iterrows():
-        st = "font-weight:600" if r["rare"] else ""
-        rows.append([Cell(str(c), st), get(r, "precision"), get(r, "recall"), get(r, "f1"), get(r, "specificity"),
-                     fmt_count(r["support"]), f"{r['share']:.2%}", Cell("rare" if r["rare"] else "", WORSE if r["rare"] else "")])
+        flag = "flag" if r["rare"] else "" # a fact (few examples), not a comparison: bold, not red
+        rows.append([Cell(str(c), state=flag), get(r, "precision"), get(r, "recall"), get(r, "f1"), get(r, "specificity"),
+                     fmt_count(r["support"]), f"{r['share']:.2%}", Cell("rare" if r["rare"] else "", state=flag)])
     for a, r in self.averages.iterrows():
-        rows.append([Cell(a, SMALL), get(r, "precision"), get(r, "recall"), get(r, "f1"), "", fmt_count(r["support"]), "", ""])
+        rows.append([Cell(a, "font-style:italic"), get(r, "precision"), get(r, "recall"), get(r, "f1"), "", fmt_count(r["support"]), "", ""])
     notes = [self.summary()] + ([f"[low, high]: {self.ci:.0%} interval (Wilson; F1 by bootstrap)."] if ci else [])
     return html_table(["class", "precision", "recall", "f1", "specificity", "support", "share", ""], rows,
                       caption=f"{(self.name + ': ') if self.name else ''}per class, {self.n:,} examples", notes=notes)
 
-def _classes_plot(self, ax=None, kind:str="bars", normalize:str|None="true"):
-    "kind='bars': per-class precision/recall/F1 with intervals; kind='confusion': the confusion-matrix heatmap."
+def _classes_plot(self, ax=None, kind:str="confusion", normalize:str|None="true"):
+    "kind='confusion' (default): the confusion-matrix heat map, normalised by true class; kind='bars': per-class precision/recall/F1 with intervals."
     if kind == "confusion":
         import seaborn as sns
         cm = self.confusion(normalize)
+        cm = cm.set_axis([mathsafe(c) for c in cm.index], axis=0).set_axis([mathsafe(c) for c in cm.columns], axis=1)
         ax = self._axes(ax, (1 + 0.6 * len(cm), 0.8 + 0.5 * len(cm)))
         sns.heatmap(cm, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues", cbar=False, ax=ax)
-        ax.set_title("confusion matrix" + (f" (normalised by {normalize})" if normalize else ""))
+        ax.set_title("confusion matrix" + (f" (normalised by {normalize} class)" if normalize in ("true", "pred") else f" (normalised by {normalize})" if normalize else ""))
+        ax.set_ylabel("true"); ax.set_xlabel("predicted")
     elif kind == "bars":
         f = self.frame
         ax = self._axes(ax, (6.5, 0.5 * len(f) + 1.5))
@@ -355,7 +371,7 @@ def _classes_plot(self, ax=None, kind:str="bars", normalize:str|None="true"):
                 lo, hi = f[m + "_ci_low"].to_numpy(float), f[m + "_ci_high"].to_numpy(float)
                 ok = ~(np.isnan(lo) | np.isnan(hi)); ax.hlines(yy[ok], lo[ok], hi[ok], color=color, lw=1.5)
             ax.scatter(v, yy, color=color, label=m, zorder=3)
-        ax.set_yticks(y, [f"{c}{' (rare)' if r else ''}" for c, r in zip(f.index, f["rare"])])
+        ax.set_yticks(y, [mathsafe(f"{c}{' (rare)' if r else ''}") for c, r in zip(f.index, f["rare"])])
         ax.set_xlim(-0.02, 1.02); ax.legend(fontsize="small")
     else: raise ValueError(f"kind={kind!r} must be 'bars' or 'confusion'.")
     return self._drawn(ax)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation, method_of
 from .slices import encode_features, SliceFrame, _check_by
-from .stats import bh_adjust, kish, check_int, check_level, check_ci
+from .render import mathsafe
+from .stats import bh_adjust, kish, check_int, check_level, check_ci, verdict, ALPHA
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
 
 # %% auto #0
@@ -228,20 +229,20 @@ class DiscoveredSlices(SliceFrame):
         return pd.DataFrame({s: m for s, m in zip(self.frame["slice"], self.masks)})
 
     def _repr_html_(self):
-        from mlcompass.render import html_table, fmt_num, fmt_ci, fmt_p, Cell, SMALL, WORSE
+        from mlcompass.render import html_table, fmt_num, fmt_ci, fmt_p, Cell
         m = self.metrics[0]
         rows = []
         for i, r in self.frame.iterrows():
-            st = SMALL if r["too_small"] else ""
-            rows.append([Cell(r["slice"], st), fmt_num(int(r["n"])), f"{r['share']:.1%}", fmt_num(r["error"]), fmt_num(r["score"]),
-                         Cell(fmt_ci(r[m.name], r.get(m.name + "_ci_low"), r.get(m.name + "_ci_high")), WORSE if r["p_value"] < 0.05 else st),
+            rows.append([Cell(r["slice"], state="small" if r["too_small"] else ""), fmt_num(int(r["n"])), f"{r['share']:.1%}",
+                         fmt_num(r["error"]), fmt_num(r["score"]),
+                         Cell(fmt_ci(r[m.name], r.get(m.name + "_ci_low"), r.get(m.name + "_ci_high")), state=r["verdict"]),
                          fmt_p(r["p_value"])])
         how = {"sliceline": f"SliceLine ({'exact' if self.stats.get('exact', True) else 'budget-limited'} top-{len(self.frame)})",
                "tree": "error tree leaves"}[self.method]
         notes = [f"Overall {m.name}: {fmt_num(self.overall[m.name])}; average error {fmt_num(self.stats.get('ebar'))}.",
-                 "p: slice vs rest, Benjamini–Hochberg adjusted over these slices (a search finds what is extreme: "
-                 "check a discovered slice on fresh data before acting on it)."]
-        return html_table(["slice", "n", "share", "error", "score", f"{m.name} [CI]", "p"], rows, caption=how, notes=notes)
+                 f"Worse / better: {m.name} differs from the rest with adjusted p < {ALPHA:g} (p: slice vs rest, Benjamini–Hochberg "
+                 "over these slices). A search finds what is extreme: check a discovered slice on fresh data before acting on it."]
+        return html_table(["slice", "n", "share", "error", "score", f"{m.name} [CI]", "p"], rows, caption=how, lead=self.summary(), notes=notes)
 
 def _evaluate_masks(ev, masks, metric, ci, n_boot, seed, table=None):
     "Metric, interval and p-value (vs the rest) of each slice given as a boolean mask (of the examples, or of an engine's `table`)."
@@ -260,9 +261,10 @@ def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed,
     count, W, W2 = sizes or (None, None, None) # per searched row (an engine's finest slices); None: the examples
     if W is None: W = ev.w if ev.w is not None else np.ones(ev.n)
     if W2 is None: W2 = W * W
-    rows = []
+    rows, n_effs = [], []
     for i, mk in enumerate(masks):
         n_eff = float(kish(W[mk].sum(), W2[mk].sum()))
+        n_effs.append(n_eff)
         row = {"slice": " & ".join(p_[1] for p_ in preds_per_slice[i]), "depth": len(preds_per_slice[i])}
         for b in by_names: row[b] = next((v for f, _, v in preds_per_slice[i] if f == b), pd.NA)
         row.update({"n": int(mk.sum() if count is None else count[mk].sum()), "share": W[mk].sum() / W.sum(), **{k: v[i] for k, v in extra.items()},
@@ -270,8 +272,11 @@ def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed,
         if ci is not None: row[m.name + "_ci_low"], row[m.name + "_ci_high"] = lo[i], hi[i]
         rows.append(row)
     frame = pd.DataFrame(rows)
-    if len(frame): frame["p_value"] = bh_adjust(frame["p_value"].to_numpy(float))
-    cols = ["slice", "depth"] + by_names + ["n", "share"] + list(extra) + [m.name] + ([m.name + "_ci_low", m.name + "_ci_high"] if ci is not None else []) + [m.name + "_gap", "p_value", "too_small"]
+    if len(frame):
+        frame["p_value"] = bh_adjust(frame["p_value"].to_numpy(float))
+        frame["verdict"] = verdict(frame[m.name + "_gap"].to_numpy(float), frame["p_value"].to_numpy(float), np.array(n_effs),
+                                   higher_is_better=m.higher_is_better, small=small) # the one rule (`stats.verdict`)
+    cols = ["slice", "depth"] + by_names + ["n", "share"] + list(extra) + [m.name] + ([m.name + "_ci_low", m.name + "_ci_high"] if ci is not None else []) + [m.name + "_gap", "p_value", "too_small", "verdict"]
     frame = frame.reindex(columns=cols)
     ov_ci = {m.name: (overall.loc[m.name, "ci_low"], overall.loc[m.name, "ci_high"])} if ci is not None else {}
     return DiscoveredSlices(frame, masks, method, stats, overall=overall["value"], overall_ci=ov_ci, metrics=ms, by=by_names,
@@ -373,7 +378,7 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
     tree = (DecisionTreeClassifier if cls else DecisionTreeRegressor)(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=seed)
     tree.fit(X.to_numpy(), e, sample_weight=ev.w)
     t = tree.tree_
-    paths = {}
+    paths, splits = {}, {} # leaf -> its predicates; split node -> the readable test of its left (True) branch
     def walk(node, path):
         if t.children_left[node] == -1: paths[node] = path; return
         kind, name, info = desc[t.feature[node]]
@@ -387,6 +392,7 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
         else:
             v, pred = info
             lp, rp = pred.replace(" == ", " != ", 1), pred
+        splits[node] = lp
         walk(t.children_left[node], path + [(name, lp, pd.NA)]); walk(t.children_right[node], path + [(name, rp, pd.NA)])
     walk(0, [])
     leaf_of = tree.apply(X.to_numpy())
@@ -395,22 +401,22 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
     err = np.array([np.average(e[mk], weights=None if ev.w is None else ev.w[mk]) for mk in masks])
     res = _result(ev, "tree", [paths[nd] for nd in leaves], masks, {"error": err, "score": err}, metric, ci, n_boot, seed, small,
                   by_names, {"ebar": float(np.average(e, weights=ev.w))})
-    res.tree_, res.tree_columns_ = tree, list(X.columns)
+    res.tree_, res.tree_columns_, res.tree_splits_ = tree, list(X.columns), splits
     return res
 
 def _discovered_plot(self, ax=None, **kw):
-    "SliceLine: the slices with their intervals (as SliceFrame.plot); tree: the tree with error and size per node."
+    """SliceLine: the slices with their intervals (as SliceFrame.plot); tree: the tree, each split written as the test on the
+    data (`marital-status != 'Married-civ-spouse'`, not a one-hot column `<= 0.5`; True goes left), each node with its size and error."""
     if self.method != "tree": return SliceFrame.plot(self, ax=ax, **kw)
     from sklearn.tree import plot_tree
     ax = self._axes(ax, (14, 6))
-    plot_tree(self.tree_, feature_names=self.tree_columns_, ax=ax, impurity=False, filled=True, proportion=False, fontsize=8)
-    cls = hasattr(self.tree_, "classes_")
-    for txt in ax.texts: # value = [right, wrong] -> error rate
-        lines = txt.get_text().split("\n")
-        for i, line in enumerate(lines):
-            if line.startswith("value = "):
-                vals = [float(x) for x in line[8:].strip("[]").replace(",", " ").split()]
-                lines[i] = f"error rate = {vals[-1] / sum(vals):.3f}" if cls and len(vals) > 1 else f"mean error = {vals[0]:.4g}"
+    plot_tree(self.tree_, feature_names=[mathsafe(c) for c in self.tree_columns_], ax=ax, impurity=False, filled=True, proportion=False, fontsize=8)
+    t, cls = self.tree_.tree_, hasattr(self.tree_, "classes_")
+    boxes = [txt for txt in ax.texts if "samples = " in txt.get_text()] # one per node, in node order (depth first, left first)
+    for node, txt in enumerate(boxes):
+        val = t.value[node].ravel()
+        err = f"error rate = {val[-1] / val.sum():.3f}" if cls and len(val) > 1 else f"mean error = {val[0]:.4g}"
+        lines = ([mathsafe(self.tree_splits_[node])] if node in self.tree_splits_ else []) + [f"n = {int(t.n_node_samples[node]):,}", err]
         txt.set_text("\n".join(lines))
     return self._drawn(ax)
 

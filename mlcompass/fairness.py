@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation, MSG_FEATURE_MISSING, method_of
 from .slices import MISSING
-from .render import Result
+from .render import Result, mathsafe, p_text
 
 # %% auto #0
-__all__ = ['FAIRNESS_METRICS', 'DISPARITIES', 'FairnessReport', 'fairness']
+__all__ = ['FAIRNESS_METRICS', 'DISPARITIES', 'FairnessReport', 'fairness', 'disparity_table']
 
 # %% ../nbs/12_fairness.ipynb #56125978
 FAIRNESS_METRICS = ["selection_rate", "tpr", "fpr", "precision", "accuracy"]
@@ -35,10 +35,13 @@ def _check_sensitive(ev, sensitive, arg):
 # %% ../nbs/12_fairness.ipynb #1059d948
 class FairnessReport(Result):
     "Metrics per sensitive group with intervals, disparities (fairlearn's definitions), four-fifths rule, small groups."
-    def __init__(self, slices, by_group, overall, sensitive, control, metrics, four_fifths, small, ev, too_small, thin):
+    def __init__(self, slices, by_group, overall, sensitive, control, metrics, four_fifths, small, ev, too_small, thin,
+                 groups=None, disparity_frame=None, alpha=0.05, ci=0.95):
         self.slices, self.by_group, self.overall, self.too_small, self.thin = slices, by_group, overall, too_small, thin
         self.sensitive, self.control, self.metric_names = sensitive, control, metrics
-        self.four_fifths, self.small, self.evaluation = four_fifths, small, ev
+        self.four_fifths, self.small, self.evaluation, self.alpha, self.ci = four_fifths, small, ev, alpha, ci
+        self.groups = groups # per finest group: n, base rate, each metric with its interval, too small
+        self.disparity_frame = disparity_frame # each disparity with its interval, the groups that set it, its test (`disparity_table`)
 
     def to_frame(self) -> pd.DataFrame:
         "Every group (each attribute alone and the intersections), tidy: the slice table of the sensitive attributes."
@@ -94,9 +97,9 @@ class FairnessReport(Result):
 
     @property
     def four_fifths_groups(self) -> pd.Series:
-        "Groups whose selection rate is below four fifths of the highest group's (within each control level)."
+        "Judged groups (a rate on at least `small` examples) whose selection rate is below four fifths of the highest judged group's."
         if "selection_rate" not in self.metric_names: return pd.Series(dtype=float)
-        sr = self.by_group["selection_rate"]
+        sr = self._bg(include_small=False)["selection_rate"].dropna()
         top = sr.groupby(level=self.control).transform("max") if self.control else sr.max()
         ratio = sr / top
         return ratio[ratio < self.four_fifths]
@@ -129,23 +132,37 @@ class FairnessReport(Result):
                            sensitive_features=data[self.sensitive], control_features=data[self.control] if self.control else None,
                            sample_params={m: sp for m in self.metric_names} if sp else None)
 
+    def supported(self) -> pd.DataFrame:
+        "The disparities the data supports: the groups' rates differ with adjusted p below alpha (`stats.verdict`)."
+        d = self.disparity_frame
+        return d.iloc[0:0] if d is None or not len(d) else d[d["verdict"] == "worse"]
+
+    def _disparity_sentence(self, r) -> str:
+        where = f" within {r['control']}" if self.control else ""
+        ci = f" [{r['difference_ci_low']:.3f}, {r['difference_ci_high']:.3f}]" if "difference_ci_low" in r and pd.notna(r.get("difference_ci_low")) else ""
+        return (f"{r['disparity']}{where} {r['difference']:.3f}{ci} ({r['set_by']}: {r['high_group']} {r['high_value']:.3f} "
+                f"vs {r['low_group']} {r['low_value']:.3f})")
+
     def summary(self) -> str:
+        "The decision first: the disparities the data supports, with their intervals and the groups that set them."
         out = []
-        dis = self.disparities()
-        if not self.control:
-            for name, r in dis.iterrows():
-                out.append(f"{name}: largest gap {r.difference:.3f}, smallest ratio {r.ratio:.2f}")
-            out = ["; ".join(out) + "."] if out else []
+        d = self.disparity_frame
+        if d is not None and len(d):
+            sup = self.supported()
+            if len(sup): out.append(f"Disparities the data supports (adjusted p < {self.alpha:g}): "
+                                    + "; ".join(self._disparity_sentence(r) for _, r in sup.iterrows()) + ".")
+            else: out.append(f"No disparity is supported by the data (adjusted p < {self.alpha:g}) among the groups with at least {self.small} examples.")
+            left = int(d["left_out"].max()) if "left_out" in d and d["left_out"].notna().any() else 0
+            if left: out.append(f"Only groups whose rate rests on at least {self.small} examples are judged (up to {left} left out per disparity).")
         ff = self.four_fifths_groups
         if len(ff):
-            out.append(f"Four-fifths rule: {len(ff)} group(s) select under {self.four_fifths:.0%} of the highest group's rate: "
-                       + ", ".join(f"{_name(k)} ({v:.2f})" for k, v in ff.sort_values().head(4).items()) + (", …" if len(ff) > 4 else "."))
+            dp = self.disparity_frame[self.disparity_frame["disparity"] == "demographic parity"] if self.disparity_frame is not None and len(self.disparity_frame) else None
+            backed = dp is None or not len(dp) or (dp["verdict"] == "worse").any()
+            why = "" if backed else f" — but the selection rates do not differ beyond noise (demographic parity: adjusted {p_text(dp['p_value'].min())})"
+            out.append(f"Four-fifths rule: {len(ff)} judged group(s) select under {self.four_fifths:.0%} of the highest judged group's rate: "
+                       + ", ".join(f"{_name(k)} ({v:.2f})" for k, v in ff.sort_values().head(4).items()) + (", …" if len(ff) > 4 else "") + why + ".")
         sm = self.small_groups
         if sm: out.append(f"{len(sm)} group(s) have fewer than {self.small} examples and cannot support a judgement: {', '.join(sm[:4])}{' …' if len(sm) > 4 else ''}.")
-        if not self.control and self.thin.to_numpy().any():
-            judged = self.disparities(include_small=False)
-            bits = [f"{k} {r.difference:.3f}" for k, r in judged.iterrows()]
-            out.append(f"Leaving out rates computed over fewer than {self.small} examples, the largest gaps are: {', '.join(bits)}.")
         return " ".join(out)
 
     def __repr__(self): return f"FairnessReport(sensitive={self.sensitive}, control={self.control})\n{self.disparities().round(4).to_string()}\n{self.summary()}"
@@ -176,7 +193,9 @@ def fairness(ev:Evaluation, sensitive, # column(s) of ev.data holding the sensit
              small:int=30, # groups with fewer (effective) examples are flagged as too small to judge
              min_support:int=1, # groups with fewer examples are left out of the table (counted in its note)
              four_fifths:float=0.8, # the selection-rate ratio under which a group is flagged
-             ci:float|None=0.95, n_boot:int=200, seed:int=0) -> FairnessReport:
+             ci:float|None=0.95, n_boot:int=200, seed:int=0,
+             alpha:float=0.05, # a disparity is reported when the groups differ with adjusted p below this (`stats.verdict`)
+            ) -> FairnessReport:
     "Metrics per sensitive group (attributes alone and intersected), with intervals, disparities and flags."
     if ev.task == "regression": raise ValueError("fairness() needs a classification task; this evaluation is a regression.")
     if ev.pos_index is None:
@@ -206,7 +225,13 @@ def fairness(ev:Evaluation, sensitive, # column(s) of ev.data holding the sensit
         sub = view.slices(by=ctrl, metrics=metrics, max_depth=len(ctrl), ci=None, n_boot=0, zero_division=np.nan).to_frame()
         overall = sub[sub["depth"] == len(ctrl)].set_index(ctrl)[metrics]
     else: overall = sf.overall[metrics]
-    return FairnessReport(sf, by_group, overall, sens, ctrl, metrics, four_fifths, small, ev, too_small, thin)
+    groups, dis = disparity_table(view, by, ctrl, metrics, thin, ci=ci, n_boot=n_boot, seed=seed, alpha=alpha, small=small)
+    at = full.assign(_g=full[by].astype(str).agg(" & ".join, axis=1)).set_index("_g")
+    for m in metrics: # each group's interval, as in the slice table
+        for s in ("_ci_low", "_ci_high"):
+            if m + s in at: groups[m + s] = groups["group"].map(at[m + s]).to_numpy(float)
+    return FairnessReport(sf, by_group, overall, sens, ctrl, metrics, four_fifths, small, ev, too_small, thin,
+                          groups=groups, disparity_frame=dis, alpha=alpha, ci=ci)
 
 def _categorical_view(ev, cols):
     "The evaluation with `cols` as categorical data: every value its own group, as in fairlearn (no binning of numbers)."
@@ -219,18 +244,148 @@ def _categorical_view(ev, cols):
 
 method_of(Evaluation, fairness)
 
+# %% ../nbs/12_fairness.ipynb #cf744117
+def _key(k): return k if isinstance(k, tuple) else (k,)
+
+def _centred_ci(reps, estimate, ci, lo_bound, hi_bound) -> tuple:
+    """Percentile interval of bootstrap replicates shifted by the bootstrap's bias (median of the replicates − the estimate): a
+    largest-minus-smallest gap is biased away from 0 in resamples (the extremes of noisy rates), and the plain percentile
+    interval would then show evidence that is not there. Clipped to the statistic's range."""
+    from mlcompass.stats import percentile_ci
+    lo, hi, _ = percentile_ci(reps[:, None], ci)
+    shift = float(np.nanmedian(reps)) - float(estimate)
+    return float(np.clip(lo[0] - shift, lo_bound, hi_bound)), float(np.clip(hi[0] - shift, lo_bound, hi_bound))
+
+def disparity_table(ev, by:list, ctrl:list, metrics:list, thin:pd.DataFrame, *, ci=0.95, n_boot:int=200, seed:int=0,
+                    alpha:float=0.05, small:int=30) -> tuple:
+    """(groups, disparities). Per finest group of `by`: its size, base rate (share of positives in y_true) and rates. Per
+    disparity (and control level): fairlearn's between-groups difference and ratio over the groups whose rate rests on at least
+    `small` examples, the groups that set each, a bootstrap interval (Poisson replicates of each group's confusion counts, the
+    difference recomputed in each), and the chi-square test that the groups' rates are equal (adjusted over the table)."""
+    import warnings
+    from mlcompass.slices import encode_features
+    from mlcompass.stats import combine_codes, poisson_cells, stream, bh_adjust, verdict, homogeneity_p
+    from mlcompass.metrics import resolve_metrics, evaluate_groups
+    feats = encode_features(ev, by, max_values=10_000)
+    gid, keys = combine_codes([f.codes for f in feats], [f.card for f in feats])
+    G = len(keys)
+    names = [tuple(f.values[keys[g, j]] for j, f in enumerate(feats)) for g in range(G)]
+    ms = {m.name: m for m in resolve_metrics(ev, metrics)}
+    res = evaluate_groups(ev, gid, G, list(ms.values()), ci=None, n_boot=0, zero_division=np.nan, table=feats[0].table)
+    st, ctx = res["stats"], res["ctx"]
+    pos = ev.pos_index
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = st.cm[:, pos, :].sum(axis=1) / st.cm.sum(axis=(1, 2))
+    groups = pd.DataFrame({"group": [" & ".join(map(str, k)) for k in names], "n": st.count, "n_effective": st.n_eff, "base_rate": base})
+    thin_at = {_key(k): row for k, row in thin.iterrows()}
+    props = [c for c in metrics if ms[c].kind == "proportion"]
+    B = int(n_boot) if ci is not None and n_boot else 0
+    reps = poisson_cells(st.cm, st.cm_w2, B, stream(seed, "disparities")) if B else None
+    val, rep, parts = {}, {}, {}
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for c in props:
+            val[c] = ms[c].value(st.cm, ctx)
+            rep[c] = ms[c].value(reps, ctx) if B else None
+            num, den = ms[c].parts(st.cm, ctx)
+            den2 = ms[c].parts(st.cm_w2, ctx)[1] if st.cm_w2 is not None else None
+            parts[c] = (num, den, den2)
+            groups[c] = val[c]
+    groups["too_small"] = [bool(thin_at.get(k, pd.Series([True])).all()) for k in names]
+    levels = sorted({k[:len(ctrl)] for k in names}, key=str) if ctrl else [()]
+    rows = []
+    for dname, comps in DISPARITIES.items():
+        if not all(c in props for c in comps): continue
+        for lvl in levels:
+            in_lvl = [g for g in range(G) if names[g][:len(ctrl)] == lvl]
+            per = []
+            for c in comps:
+                kept = [g for g in in_lvl if not bool(thin_at.get(names[g], {}).get(c, True)) and np.isfinite(val[c][g])]
+                if len(kept) < 2: continue
+                v = val[c][kept]
+                hi_g, lo_g = kept[int(np.argmax(v))], kept[int(np.argmin(v))]
+                with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    rb = rep[c][:, kept] if B else None
+                    dreps = np.nanmax(rb, axis=1) - np.nanmin(rb, axis=1) if B else None
+                    rreps = np.nanmin(rb, axis=1) / np.nanmax(rb, axis=1) if B else None
+                num, den, den2 = parts[c]
+                per.append(dict(metric=c, difference=v.max() - v.min(), ratio=v.min() / v.max() if v.max() > 0 else np.nan,
+                                high=names[hi_g], high_value=val[c][hi_g], low=names[lo_g], low_value=val[c][lo_g],
+                                dreps=dreps, rreps=rreps, kept=[names[g] for g in kept], left=len(in_lvl) - len(kept),
+                                p=homogeneity_p(num[kept], den[kept], None if den2 is None else den2[kept])))
+            row = {"disparity": dname}
+            if ctrl: row["control"] = " & ".join(map(str, lvl))
+            if not per:
+                rows.append(dict(row, difference=np.nan, p_value=np.nan, groups=0, note=f"fewer than two groups with {small} or more examples"))
+                continue
+            d = max(per, key=lambda x: x["difference"])
+            r = min(per, key=lambda x: np.inf if np.isnan(x["ratio"]) else x["ratio"])
+            strip = lambda k: " & ".join(map(str, k[len(ctrl):]))
+            row.update(difference=d["difference"], set_by=d["metric"], high_group=strip(d["high"]), high_value=d["high_value"],
+                       low_group=strip(d["low"]), low_value=d["low_value"])
+            if B:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    dre = np.nanmax(np.stack([x["dreps"] for x in per]), axis=0)
+                    rre = np.nanmin(np.stack([x["rreps"] for x in per]), axis=0)
+                row["difference_ci_low"], row["difference_ci_high"] = _centred_ci(dre, d["difference"], ci, 0.0, np.inf)
+            row.update(ratio=r["ratio"], ratio_set_by=r["metric"], ratio_low_group=strip(r["low"]), ratio_low_value=r["low_value"],
+                       ratio_high_group=strip(r["high"]), ratio_high_value=r["high_value"])
+            if B:
+                row["ratio_ci_low"], row["ratio_ci_high"] = _centred_ci(rre, r["ratio"], ci, 0.0, 1.0)
+            row["p_value"] = min(1.0, min(x["p"] for x in per) * len(per)) # Bonferroni over the rates of the disparity
+            row["groups"] = len(d["kept"])
+            row["groups_judged"] = ", ".join(strip(k) for k in d["kept"])
+            row["left_out"] = d["left"]
+            zero = ms[r["metric"]].higher_is_better is False and r["low_value"] == 0 # e.g. a group with no false positives
+            row["note"] = (f"the ratio is 0 because {strip(r['low'])} has {r['metric']} = 0, the best outcome: the ratio says nothing "
+                           "about harm here; read the difference" if zero else "")
+            rows.append(row)
+    dis = pd.DataFrame(rows)
+    if len(dis):
+        dis["p_value"] = bh_adjust(dis["p_value"].to_numpy(float))
+        dis["verdict"] = verdict(-dis["difference"].to_numpy(float), dis["p_value"].to_numpy(float), alpha=alpha) # worse: a disparity
+    return groups, dis
+
 # %% ../nbs/12_fairness.ipynb #fdaa7fc0
 def _fair_html(self) -> str:
-    from mlcompass.render import html_table, fmt_num, Cell, WORSE
-    dis = self.disparities()
-    judged = self.disparities(include_small=False)
-    rows = [[_name(k), fmt_num(r.difference), Cell(fmt_num(r.ratio), WORSE if r.ratio < self.four_fifths else ""),
-             fmt_num(judged.loc[k, "difference"]), Cell(fmt_num(judged.loc[k, "ratio"]), WORSE if judged.loc[k, "ratio"] < self.four_fifths else "")]
-            for k, r in dis.iterrows()]
-    top = html_table(["disparity", "largest difference", "smallest ratio", f"… groups ≥ {self.small}: difference", "ratio"], rows,
-                     caption=f"Fairness by {', '.join(self.sensitive)}" + (f" within {', '.join(self.control)}" if self.control else ""),
-                     notes=[self.summary()])
-    return top + self.slices._repr_html_()
+    "The decision first (the supported disparities), then each disparity with its interval and groups, then the groups, then every slice, folded."
+    from mlcompass.render import html_table, fmt_num, fmt_ci, fmt_p, p_text, Cell
+    d = self.disparity_frame
+    rows = []
+    for _, r in d.iterrows():
+        where = [r["control"]] if self.control else []
+        if pd.isna(r["difference"]):
+            rows.append([r["disparity"], *where, "–", r.get("note", ""), "", "", "", ""]); continue
+        rows.append([r["disparity"], *where,
+                     Cell(fmt_ci(r["difference"], r.get("difference_ci_low"), r.get("difference_ci_high")), state=r["verdict"],
+                          title=f"adjusted {p_text(r['p_value'])}"),
+                     Cell(f"{r['set_by']}: {r['high_group']} {fmt_num(r['high_value'])} vs {r['low_group']} {fmt_num(r['low_value'])}",
+                          "text-align:left;white-space:normal"),
+                     Cell(fmt_ci(r["ratio"], r.get("ratio_ci_low"), r.get("ratio_ci_high")),
+                          title=f"{r['ratio_set_by']}: {r['ratio_low_group']} {fmt_num(r['ratio_low_value'])} / {r['ratio_high_group']} {fmt_num(r['ratio_high_value'])}"),
+                     fmt_p(r["p_value"]), f"{int(r['groups'])} (of {int(r['groups'] + r['left_out'])})",
+                     Cell(r.get("note", ""), "text-align:left;white-space:normal")])
+    cap = f"Fairness by {', '.join(self.sensitive)}" + (f" within {', '.join(self.control)}" if self.control else "")
+    ci = f" [{self.ci:.0%} CI]" if self.ci else ""
+    notes = [f"Difference: highest − lowest rate among the groups whose rate rests on at least {self.small} examples (fairlearn's "
+             f"between_groups, judged groups only), with a bootstrap interval corrected for the bootstrap's bias; red: the groups' rates differ with adjusted p < {self.alpha:g} "
+             "(chi-square test of equal rates, Benjamini–Hochberg over the table). Ratio: lowest / highest rate (hover: the groups). "
+             "A rate that divides by zero (a group with no positives) is undefined (NaN) here, where fairlearn reports 0."]
+    top = html_table(["disparity", *(["within"] if self.control else []), "difference" + ci, "set by", "ratio" + ci, "p", "groups judged", "note"],
+                     rows, caption=cap, lead=self.summary(), notes=notes)
+    g = self.groups
+    grows = []
+    for _, r in g.iterrows():
+        st = "small" if r["too_small"] else ""
+        grows.append([Cell(r["group"], state=st), fmt_num(int(r["n"])), fmt_num(r["base_rate"])]
+                     + [Cell(fmt_ci(r[m], r.get(m + "_ci_low"), r.get(m + "_ci_high")), state=st) for m in self.metric_names if m in g])
+    groups = html_table(["group", "n", "base rate"] + [m for m in self.metric_names if m in g], grows,
+                        caption=f"{len(g)} groups", notes=[f"Grey: fewer than {self.small} examples, not judged. Base rate: share of "
+                                                           f"positives ({str(self.evaluation.pos_label)!r}) in y_true."])
+    return (top + groups + '<details class="mlcompass-more"><summary>every attribute and intersection</summary>'
+            + self.slices._repr_html_() + "</details>")
 
 def _fair_plot(self, ax=None, metric:str|None=None):
     "Each finest group's figure with its interval, the overall figure, and the four-fifths band for selection rates."
@@ -244,12 +399,16 @@ def _fair_plot(self, ax=None, metric:str|None=None):
     if metric + "_ci_low" in f:
         lo, hi = f[metric + "_ci_low"].to_numpy(float), f[metric + "_ci_high"].to_numpy(float)
         ok = ~(np.isnan(lo) | np.isnan(hi)); ax.hlines(y[ok], lo[ok], hi[ok], colors=colors[ok], lw=1.5)
-    ax.scatter(f[metric], y, c=colors, zorder=3)
+    ax.scatter(f[metric], y, c=colors, zorder=3, label=metric)
+    if self.groups is not None and metric in ("tpr", "recall", "precision", "selection_rate"): # the rate these depend on
+        base = self.groups.set_index("group")["base_rate"]
+        keys = f[self.control + self.sensitive].astype(str).agg(" & ".join, axis=1)
+        ax.scatter(keys.map(base).to_numpy(float), y, marker="D", facecolors="none", edgecolors="#777", zorder=2, label="base rate")
     if not self.control: ax.axvline(self.overall[metric], color="#b00020", ls="--", lw=1, label=f"overall {self.overall[metric]:.3f}")
     if metric == "selection_rate":
-        top = np.nanmax(f[metric].to_numpy(float))
+        top = np.nanmax(np.where(f["too_small"].to_numpy(bool), np.nan, f[metric].to_numpy(float))) # the highest judged group
         ax.axvspan(self.four_fifths * top, top, color="#2e7d32", alpha=0.12, label=f"within {self.four_fifths:.0%} of the highest")
-    ax.set_yticks(y, f["slice"]); ax.set_xlabel(metric); ax.legend(fontsize="small")
+    ax.set_yticks(y, [mathsafe(s) for s in f["slice"]]); ax.set_xlabel(metric); ax.legend(fontsize="small")
     return self._drawn(ax)
 
 def _fair_widget(self):

@@ -10,15 +10,20 @@ import numpy as np
 import pandas as pd
 from .core import Evaluation, method_of
 from .metrics import METRICS, UndefinedMetricWarning, resolve_metrics, default_metrics
-from .render import Result, plain
+from .render import Result, plain, mathsafe
 
 # %% auto #0
-__all__ = ['GATE_KINDS', 'OPTIONS', 'DISPARITY_NAMES', 'ERR_UNKNOWN_KEY', 'ERR_THRESHOLD', 'ERR_METRIC', 'Gates', 'GateResults',
-           'check']
+__all__ = ['GATE_KINDS', 'OPTIONS', 'JUDGE', 'DISPARITY_NAMES', 'ERR_UNKNOWN_KEY', 'ERR_THRESHOLD', 'ERR_METRIC', 'Gates',
+           'GateResults', 'tested_figure', 'check']
 
 # %% ../nbs/17_gates.ipynb #0466f78d
 GATE_KINDS = ("min_overall", "max_overall", "min_slice", "max_slice", "max_regression", "max_disparity", "min_gain_over_trivial")
-OPTIONS = ("by", "slices", "max_depth", "min_support", "sensitive", "small", "alpha", "ci", "n_boot", "seed", "strict")
+OPTIONS = ("by", "slices", "max_depth", "min_support", "sensitive", "small", "alpha", "ci", "n_boot", "seed", "strict", "judge")
+JUDGE = { # which figure a gate compares with its threshold
+    "interval": "fails only when the whole interval is on the wrong side of the threshold (noise never fails a build)",
+    "strict": "passes only when the whole interval is on the right side (the data must show the threshold is met)",
+    "point": "the point estimate alone",
+}
 DISPARITY_NAMES = ("demographic_parity", "equal_opportunity", "equalized_odds", "predictive_parity")
 ERR_UNKNOWN_KEY = "Gates got an unknown setting {key!r}; accepted: {accepted}."
 ERR_THRESHOLD = "Gates {kind}: the threshold for {metric!r} must be a number, not {value!r}."
@@ -37,13 +42,14 @@ class Gates:
                  by=None, # columns to slice by for the slice and regression gates (default: the report's)
                  slices=None, # only these slices (as written in the slice table) for min_slice/max_slice
                  max_depth:int=1, # slice combinations up to this many features
-                 min_support:int=100, # slices with fewer rows are not judged by the slice gates
+                 min_support:int=30, # slices with fewer rows are not judged by the slice gates (named in the summary)
                  sensitive=None, # sensitive columns for max_disparity (default: the report's)
                  small:int=30, # groups with fewer rows are left out of the disparity
                  alpha:float=0.05, # significance level of the regression gate's slice tests
                  ci:float=0.95, # level of the intervals
                  n_boot:int=200, seed:int=0, # bootstrap replicates and seed
                  strict:bool=False, # a skipped gate counts as a failure
+                 judge:str="interval", # the figure compared with each threshold: 'interval', 'strict' or 'point' (see `JUDGE`)
                 ):
         given = dict(min_overall=min_overall, max_overall=max_overall, min_slice=min_slice, max_slice=max_slice,
                      max_regression=max_regression, max_disparity=max_disparity, min_gain_over_trivial=min_gain_over_trivial)
@@ -58,6 +64,8 @@ class Gates:
             if not isinstance(v, (int, float)) or not 0 < v < 1: raise ValueError(f"Gates {name}={v!r} must be a number between 0 and 1.")
         self.max_depth, self.min_support, self.small, self.alpha, self.ci = int(max_depth), int(min_support), int(small), alpha, ci
         self.n_boot, self.seed, self.strict = int(n_boot), seed, bool(strict)
+        if judge not in JUDGE: raise ValueError(f"Gates judge={judge!r} is not one of {list(JUDGE)}: " + "; ".join(f"{k}: {v}" for k, v in JUDGE.items()) + ".")
+        self.judge = judge
 
     @classmethod
     def from_dict(cls, d:dict, source:str="Gates"):
@@ -114,8 +122,10 @@ def _thresholds(kind, v):
 # %% ../nbs/17_gates.ipynb #6b20fc7e
 class GateResults(Result):
     "The outcome of quality gates: one row per checked figure, and whether all passed."
-    def __init__(self, frame:pd.DataFrame, gates:Gates, notes:list):
+    def __init__(self, frame:pd.DataFrame, gates:Gates, notes:list, unjudged=()):
         self.frame, self.gates, self.notes = frame, gates, notes
+        self.unjudged_names = list(dict.fromkeys(unjudged)) # slices the slice gates left out: fewer than min_support rows
+        self.unjudged = len(self.unjudged_names)
 
     @property
     def failures(self) -> pd.DataFrame: return self.frame[self.frame["status"] == "fail"].copy()
@@ -130,7 +140,8 @@ class GateResults(Result):
         "One line: how many gates passed, failed and were skipped, and the first failures."
         c = self.frame["status"].value_counts()
         head = (f"{'PASSED' if self.passed else 'FAILED'}: {c.get('pass', 0)} passed, {c.get('fail', 0)} failed, "
-                f"{c.get('skipped', 0)} skipped.")
+                f"{c.get('skipped', 0)} skipped" + (f"; {self.unjudged} slice(s) too small to judge ({', '.join(self.unjudged_names[:3])}"
+                                                   + (", …" if self.unjudged > 3 else "") + ")" if getattr(self, "unjudged", 0) else "") + ".")
         fails = [f"{r.gate} {r.metric} on {r.scope}: {r.detail}" for r in self.failures.itertuples()][:3]
         return " ".join([head] + fails)
 
@@ -142,24 +153,33 @@ class GateResults(Result):
     def __repr__(self): return f"GateResults\n{self.summary()}"
 
     def _repr_html_(self) -> str:
-        from mlcompass.render import html_table, Cell, WORSE, BETTER, SMALL, fmt_num, fmt_ci, fmt_p
-        style = {"pass": BETTER, "fail": WORSE, "skipped": SMALL}
+        from mlcompass.render import html_table, Cell, fmt_num, fmt_ci, fmt_p
+        state = {"pass": "pass", "fail": "fail", "skipped": "small"}
         f = self.frame.assign(_o=self.frame["status"].map({"fail": 0, "skipped": 1, "pass": 2})).sort_values("_o", kind="stable")
-        rows = [[Cell(r.status, style[r.status]), r.gate, r.metric, r.scope, fmt_ci(r.value, r.ci_low, r.ci_high),
-                 ("≤ " if r.op == "<=" else "≥ ") + fmt_num(r.threshold), fmt_num(r.n), fmt_p(r.p_value),
+        rows = [[Cell(r.status, state=state[r.status]), r.gate, r.metric, r.scope, fmt_ci(r.value, r.ci_low, r.ci_high),
+                 ("≤ " if r.op == "<=" else "≥ ") + fmt_num(r.threshold), r.tested, fmt_num(r.n), fmt_p(r.p_value),
                  Cell(r.detail, "text-align:left;white-space:normal")] for r in f.itertuples()]
-        return html_table(["status", "gate", "metric", "scope", "value [interval]", "threshold", "n", "p", "detail"], rows,
-                          caption=f"Quality gates: {self.summary().split(':')[0].lower()}", notes=[self.summary()] + self.notes, left=4)
+        judge = getattr(self.gates, "judge", "interval")
+        notes = [f"Tested figure (judge={judge!r}): {JUDGE[judge]}."] + self.notes
+        return html_table(["status", "gate", "metric", "scope", "value [interval]", "threshold", "tested", "n", "p", "detail"], rows,
+                          caption=f"Quality gates: {self.summary().split(':')[0].lower()}", lead=self.summary(), notes=notes, left=4, first_width=None)
 
     def plot(self, ax=None):
-        "Each checked figure against its threshold: the margin, in the metric's units (negative fails)."
+        """Each checked figure against its threshold: the margin of the estimate (bar) and of its interval (whisker), in the
+        metric's units; coloured by the status, which follows the figure the gates test (`judge`)."""
         f = self.frame[self.frame["status"] != "skipped"]
-        margin = np.where(f["op"] == ">=", f["value"] - f["threshold"], f["threshold"] - f["value"])
+        s = np.where(f["op"] == ">=", 1.0, -1.0)
+        margin = s * (f["value"] - f["threshold"]).to_numpy(float)
+        m_lo, m_hi = np.sort(np.stack([s * (f["ci_low"] - f["threshold"]).to_numpy(float), s * (f["ci_high"] - f["threshold"]).to_numpy(float)]), axis=0)
         labels = (f["gate"] + " · " + f["metric"] + " · " + f["scope"]).tolist()
-        ax = self._axes(ax, (7, 0.3 * len(f) + 1))
-        ax.barh(range(len(f)), margin, color=np.where(f["status"] == "fail", "#b00020", "#1b7f3b"))
-        ax.set_yticks(range(len(f)), labels); ax.invert_yaxis()
-        ax.axvline(0, color="#333", lw=1); ax.set_xlabel("margin to the threshold (negative: fails)")
+        ax = self._axes(ax, (7, 0.32 * len(f) + 1.1))
+        y = np.arange(len(f))
+        ax.barh(y, margin, color=np.where(f["status"] == "fail", "#c62828", "#2e7d32"), alpha=0.8)
+        ok = ~(np.isnan(m_lo) | np.isnan(m_hi))
+        ax.hlines(y[ok], m_lo[ok], m_hi[ok], color="#222", lw=1.2)
+        ax.set_yticks(y, [mathsafe(s) for s in labels]); ax.invert_yaxis()
+        judge = getattr(self.gates, "judge", "interval")
+        ax.axvline(0, color="#333", lw=1); ax.set_xlabel(f"margin to the threshold, with its interval (judge={judge!r})")
         return self._drawn(ax)
 
     def widget(self):
@@ -173,14 +193,31 @@ class GateResults(Result):
         show.observe(redraw, "value")
         return W.VBox([show, out])
 
-_COLS = ["gate", "metric", "scope", "status", "value", "op", "threshold", "ci_low", "ci_high", "n", "p_value", "detail"]
+_COLS = ["gate", "metric", "scope", "status", "value", "op", "threshold", "ci_low", "ci_high", "tested", "n", "p_value", "detail"]
 
-def _row(gate, metric, scope, value, op, threshold, *, lo=np.nan, hi=np.nan, n=np.nan, p=np.nan, status=None, detail=""):
+def tested_figure(value, lo, hi, op:str, judge:str) -> tuple:
+    "(the figure a gate compares with its threshold, its name) for `op` ('>=' a minimum, '<=' a maximum) and `judge` (`JUDGE`)."
+    if judge == "point": return value, "estimate"
+    if any(isinstance(x, float) and math.isnan(x) for x in (lo, hi)): return value, "estimate (no interval)"
+    lenient = judge == "interval"
+    if op == ">=": return (hi, "upper end") if lenient else (lo, "lower end")
+    return (lo, "lower end") if lenient else (hi, "upper end")
+
+def _row(gate, metric, scope, value, op, threshold, *, judge="point", lo=np.nan, hi=np.nan, n=np.nan, p=np.nan, status=None, detail=""):
+    x, tested = tested_figure(value, lo, hi, op, judge)
     if status is None:
-        status = "pass" if (value >= threshold if op == ">=" else value <= threshold) else "fail"
+        status = "pass" if (x >= threshold if op == ">=" else x <= threshold) else "fail"
         if isinstance(value, float) and math.isnan(value): status, detail = "skipped", detail or "the metric is undefined here"
     return dict(gate=gate, metric=metric, scope=scope, status=status, value=value, op=op, threshold=threshold,
-                ci_low=lo, ci_high=hi, n=n, p_value=p, detail=detail)
+                ci_low=lo, ci_high=hi, tested=tested, n=n, p_value=p, detail=detail)
+
+def _fail_detail(m, v, lo, hi, op, t, tested) -> str:
+    "Why a minimum or maximum failed, naming the figure tested."
+    side = "below" if op == ">=" else "above"
+    if tested == "upper end": return f"the whole interval of {m} is {side} {t:g}"
+    if tested == "lower end": return f"the interval of {m} reaches {side} {t:g} (judge='strict')"
+    if tested == "estimate": return f"the estimate of {m} is {side} {t:g} (judge='point')"
+    return f"{m} is {side} {t:g}"
 
 # %% ../nbs/17_gates.ipynb #a9a3feec
 def _metric_name(ev, metric): return metric or default_metrics(ev)[0]
@@ -191,13 +228,13 @@ def _overall(ev, gates, kind, rows):
     res = ev.metrics([m for m, _ in items], ci=gates.ci, n_boot=gates.n_boot, seed=gates.seed).to_frame()
     for m, t in items:
         v, lo, hi = (float(res.loc[m, c]) for c in ("value", "ci_low", "ci_high"))
-        r = _row(kind.replace("_", " "), m, "overall", v, op, t, lo=lo, hi=hi, n=ev.n)
-        if r["status"] == "fail": r["detail"] = f"{m} {v:.4g} is {'below' if op == '>=' else 'above'} {t:g}"
+        r = _row(kind.replace("_", " "), m, "overall", v, op, t, judge=gates.judge, lo=lo, hi=hi, n=ev.n)
+        if r["status"] == "fail": r["detail"] = _fail_detail(m, v, lo, hi, op, t, r["tested"])
         rows.append(r)
 
 def _norm(s): return str(s).replace("`", "").replace('"', "'").strip()
 
-def _slice_gate(ev, gates, kind, by, rows, notes):
+def _slice_gate(ev, gates, kind, by, rows, notes, unjudged=None):
     op = ">=" if kind == "min_slice" else "<="
     name = kind.replace("_", " ")
     items = [(_metric_name(ev, k), t) for k, t in gates.thresholds[kind].items()]
@@ -219,14 +256,16 @@ def _slice_gate(ev, gates, kind, by, rows, notes):
     judged = f[f["n"] >= gates.min_support] if not gates.slices else f
     left = len(f) - len(judged)
     if left: notes.append(f"{name}: {left} slice(s) with fewer than {gates.min_support} rows were not judged.")
+    if unjudged is not None: unjudged += f.loc[~f.index.isin(judged.index), "slice"].tolist()
     for m, t in items:
         for r in judged.itertuples(index=False):
             d = r._asdict()
             v = float(d[m])
-            row = _row(name, m, d["slice"], v, op, t, lo=float(d[m + "_ci_low"]), hi=float(d[m + "_ci_high"]), n=int(d["n"]))
+            lo, hi = float(d[m + "_ci_low"]), float(d[m + "_ci_high"])
+            row = _row(name, m, d["slice"], v, op, t, judge=gates.judge, lo=lo, hi=hi, n=int(d["n"]))
             if gates.slices and d["n"] < gates.min_support and row["status"] != "skipped":
                 row["detail"] = f"only {int(d['n'])} rows (min_support {gates.min_support}): judged because it was listed"
-            elif row["status"] == "fail": row["detail"] = f"{m} {v:.4g} is {'below' if op == '>=' else 'above'} {t:g}"
+            elif row["status"] == "fail": row["detail"] = _fail_detail(m, v, lo, hi, op, t, row["tested"])
             rows.append(row)
 
 def _regression(ev, gates, previous, by, rows):
@@ -247,13 +286,14 @@ def _regression(ev, gates, previous, by, rows):
             overall = d["depth"] == 0
             if d.get("too_small") and not overall: continue
             gain, gain_lo, gain_hi = s * change, min(s * lo, s * hi), max(s * lo, s * hi)
-            sure_worse = gain_hi < -tol and (overall or p < gates.alpha)
-            status = "fail" if sure_worse else "pass"
-            detail = (f"{m} changed by {change:+.4g} [{lo:+.4g}, {hi:+.4g}] against {pre} (p = {p:.2g})"
-                      + (f": worse by more than {tol:g} with confidence" if sure_worse else
-                         (f": within the tolerance {tol:g} or not distinguishable from noise" if gain < 0 else "")))
-            rows.append(_row("max regression", m, "overall" if overall else d["slice"], gain, ">=", -tol, lo=gain_lo, hi=gain_hi,
-                             n=int(d["n"]), p=p, status=status, detail=detail))
+            x, _ = tested_figure(gain, gain_lo, gain_hi, ">=", gates.judge)
+            # a slice is one of many tests: by the significance rule it fails only when it is also worse with adjusted p < alpha
+            worse = x < -tol and (overall or gates.judge != "interval" or p < gates.alpha)
+            detail = (f"{m} changed by {change:+.4g} [{lo:+.4g}, {hi:+.4g}] against {pre} (adjusted p = {p:.2g})"
+                      + (f": worse by more than {tol:g}" + (" with confidence" if gates.judge == "interval" else f" (judge={gates.judge!r})")
+                         if worse else (f": within the tolerance {tol:g} or not distinguishable from noise" if gain < 0 else "")))
+            rows.append(_row("max regression", m, "overall" if overall else d["slice"], gain, ">=", -tol, judge=gates.judge, lo=gain_lo,
+                             hi=gain_hi, n=int(d["n"]), p=p, status="fail" if worse else "pass", detail=detail))
 
 def _disparity(ev, gates, sensitive, rows, notes):
     from mlcompass.fairness import DISPARITIES, FAIRNESS_METRICS, _name
@@ -264,7 +304,9 @@ def _disparity(ev, gates, sensitive, rows, notes):
         return
     named = {k: k.replace("_", " ") for k in DISPARITY_NAMES}
     metrics = sorted({m for k in items for m in (DISPARITIES[named[k]] if k in named else [k or "selection_rate"])} | set(FAIRNESS_METRICS))
-    fair = ev.fairness(sensitive=sensitive, metrics=metrics, small=gates.small, ci=None)
+    fair = ev.fairness(sensitive=sensitive, metrics=metrics, small=gates.small, ci=gates.ci, n_boot=gates.n_boot, seed=gates.seed, alpha=gates.alpha)
+    dis_rows = fair.disparity_frame.set_index("disparity") if fair.disparity_frame is not None and len(fair.disparity_frame) and not fair.control else None
+    single = {"selection_rate": "demographic parity", "tpr": "equal opportunity", "precision": "predictive parity"}
     diff, disp = fair.difference(include_small=False), fair.disparities(include_small=False)
     small = [str(g) for g in fair.small_groups]
     if small: notes.append(f"max disparity: group(s) with fewer than {gates.small} rows left out: {', '.join(small)}.")
@@ -277,7 +319,11 @@ def _disparity(ev, gates, sensitive, rows, notes):
         if k not in DISPARITY_NAMES:
             col = bg[k].dropna()
             if len(col): detail = f"{k} from {col.min():.4g} ({_name(col.idxmin())}) to {col.max():.4g} ({_name(col.idxmax())})"
-        row = _row("max disparity", k, scope, v, "<=", t, n=ev.n, detail=detail)
+        lo = hi = np.nan # the interval of the disparity (bootstrap, `fairness.disparity_table`), when the table has it
+        name = named.get(k) or single.get(k)
+        if dis_rows is not None and name in dis_rows.index and (k in named or dis_rows.loc[name, "set_by"] == k) and "difference_ci_low" in dis_rows:
+            lo, hi = float(dis_rows.loc[name, "difference_ci_low"]), float(dis_rows.loc[name, "difference_ci_high"])
+        row = _row("max disparity", k, scope, v, "<=", t, judge=gates.judge, lo=lo, hi=hi, n=ev.n, detail=detail)
         rows.append(row)
 
 def _trivial_gain(ev, gates, rows):
@@ -290,7 +336,7 @@ def _trivial_gain(ev, gates, rows):
                              seed=gates.seed)[0][1] # the whole set, in memory or in the engine
         s = _direction(m)
         gain, lo, hi, p = s * float(res["diff"][0]), s * float(res["low"][0]), s * float(res["high"][0]), float(res["p_value"][0])
-        rows.append(_row("min gain over trivial", m.name, "overall", gain, ">=", t, lo=min(lo, hi), hi=max(lo, hi), n=ev.n, p=p,
+        rows.append(_row("min gain over trivial", m.name, "overall", gain, ">=", t, judge=gates.judge, lo=min(lo, hi), hi=max(lo, hi), n=ev.n, p=p,
                          detail=f"{m.name} gain {gain:+.4g} over {triv.name} (p = {p:.2g})"))
 
 def check(ev:Evaluation, gates:Gates|dict|str|Path, # Gates, a mapping of settings, or a TOML/YAML/JSON file
@@ -307,14 +353,14 @@ def check(ev:Evaluation, gates:Gates|dict|str|Path, # Gates, a mapping of settin
     if previous is None: previous = next((b for b in baselines if isinstance(b, PreviousSystem)), None)
     by = gates.by or ([by] if isinstance(by, str) else list(by or []))
     sensitive = gates.sensitive or ([sensitive] if isinstance(sensitive, str) else list(sensitive or []))
-    rows, notes = [], []
+    rows, notes, unjudged = [], [], []
     for kind in gates.thresholds:
         if kind in ("min_overall", "max_overall"): _overall(ev, gates, kind, rows)
-        elif kind in ("min_slice", "max_slice"): _slice_gate(ev, gates, kind, by, rows, notes)
+        elif kind in ("min_slice", "max_slice"): _slice_gate(ev, gates, kind, by, rows, notes, unjudged)
         elif kind == "max_regression": _regression(ev, gates, previous, by, rows)
         elif kind == "max_disparity": _disparity(ev, gates, sensitive, rows, notes)
         else: _trivial_gain(ev, gates, rows)
     frame = pd.DataFrame(rows, columns=_COLS)
-    return GateResults(frame, gates, notes)
+    return GateResults(frame, gates, notes, unjudged)
 
 method_of(Evaluation, check)

@@ -9,7 +9,7 @@ import pandas as pd
 from .core import Evaluation
 from .metrics import METRICS, resolve_metrics, default_metrics
 from .stats import settled
-from .render import Result
+from .render import Result, mathsafe
 
 # %% auto #0
 __all__ = ['ADVICE', 'GAP_NAMES', 'Milestones', 'milestones']
@@ -61,12 +61,12 @@ class Milestones(Result):
     def __repr__(self): return f"Milestones({self.metric})\n{self.summary()}"
 
     def _repr_html_(self):
-        from mlcompass.render import html_table, fmt_ci, fmt_num, Cell, WORSE, BETTER
+        from mlcompass.render import html_table, fmt_ci, fmt_num, Cell
         rows = [[r.Index, fmt_ci(r.value, r.ci_low, r.ci_high), "" if pd.isna(r.n) else fmt_num(int(r.n))] for r in self.frame.itertuples()]
-        rows += [[Cell(GAP_NAMES[k], "font-style:italic"), Cell(self._fmt(v), WORSE if k == self.focus_gap else ""), ""]
+        rows += [[Cell(GAP_NAMES[k], "font-style:italic"), Cell(self._fmt(v), state="flag" if k == self.focus_gap else ""), ""]
                  for k, v in self.gaps.items() if not np.isnan(v)]
         rows += [[f"milestone: {m}", Cell({True: "met", False: "not met", None: "not assessed"}[ok],
-                                          BETTER if ok else WORSE if ok is False else ""), ""] for m, ok in self.milestones.items()]
+                                          state="pass" if ok else "fail" if ok is False else ""), ""] for m, ok in self.milestones.items()]
         return html_table([f"{self.metric}", "value", "n"], rows, caption="Milestones", notes=[self.summary()])
 
     @property
@@ -78,10 +78,22 @@ class Milestones(Result):
         ax = self._axes(ax, (5.5, 3.2))
         x = np.arange(len(f))
         err = np.array([f["value"] - f["ci_low"], f["ci_high"] - f["value"]])
-        ax.bar(x, f["value"], color=["#888888" if i == "human-level" else "#1f4e79" for i in f.index],
+        ax.bar(x, f["value"], width=0.45, color=["#888888" if i == "human-level" else "#1f4e79" for i in f.index],
                yerr=np.nan_to_num(err), capsize=3)
-        ax.set_xticks(x, f.index); ax.set_ylabel(self.metric)
-        lo = np.nanmin(f["value"]); ax.set_ylim(max(0, lo - 0.1 * abs(lo) - 0.02), None)
+        ax.set_xticks(x, [mathsafe(s) for s in f.index]); ax.set_ylabel(self.metric)
+        lo, hi = np.nanmin(f["value"]), np.nanmax(f["ci_high"].fillna(f["value"]))
+        ax.set_ylim(max(0, lo - 0.1 * abs(lo) - 0.02), hi + 0.25 * (hi - lo) + 0.01)
+        pairs = {"avoidable_bias": ("human-level", "train"), "variance": ("train", "dev"), "dev_test_mismatch": ("dev", "test")}
+        pos = {k: i for i, k in enumerate(f.index)}
+        for gap, (a, b) in pairs.items(): # each gap as a double arrow between the two bars it separates, the focus in red
+            v = self.gaps.get(gap, np.nan)
+            if a not in pos or b not in pos or np.isnan(v): continue
+            xm, ya, yb = (pos[a] + pos[b]) / 2, f.loc[a, "value"], f.loc[b, "value"]
+            focus = GAP_NAMES[gap] == str(self.focus) or gap == getattr(self, "focus_gap", None)
+            color = "#c62828" if focus else "#555"
+            ax.annotate("", xy=(xm, yb), xytext=(xm, ya), arrowprops=dict(arrowstyle="<->", color=color, lw=1.5))
+            ax.text(xm, max(ya, yb), f"{GAP_NAMES[gap]}\n{self._fmt(v)}", color=color, fontsize="small", ha="center", va="bottom",
+                    fontweight="bold" if focus else "normal")
         ax.set_title(f"focus: {self.focus}")
         return self._drawn(ax)
 

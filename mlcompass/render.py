@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['WORSE', 'BETTER', 'SMALL', 'fmt_num', 'fmt_p', 'fmt_ci', 'Cell', 'html_table', 'gap_style', 'plain', 'Result']
+__all__ = ['STATES', 'DARK_CSS', 'fmt_num', 'fmt_p', 'p_text', 'fmt_ci', 'Cell', 'html_table', 'mathsafe', 'plain', 'Result']
 
 # %% ../nbs/02_render.ipynb #2337e7f6
 def fmt_num(x, digits:int=3) -> str:
@@ -26,6 +26,11 @@ def fmt_p(p) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)): return "–"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
+def p_text(p) -> str:
+    "A p-value in a sentence: 'p < 0.001' or 'p = 0.039'."
+    s = fmt_p(p)
+    return "p " + (s.replace("<", "< ") if s.startswith("<") else "= " + s)
+
 def fmt_ci(value, lo, hi, digits:int=3) -> str:
     "A value with its interval, e.g. '0.812 [0.790, 0.830]'."
     v = fmt_num(value, digits)
@@ -33,9 +38,28 @@ def fmt_ci(value, lo, hi, digits:int=3) -> str:
     return f"{v} [{fmt_num(lo, digits)}, {fmt_num(hi, digits)}]"
 
 # %% ../nbs/02_render.ipynb #1957b41b
+STATES = { # what a highlighted cell says, as a CSS class `mc-<state>` (for tests and users' own CSS) and an inline style (for
+          # renderers without stylesheets: nbconvert, GitHub); worse/better/small follow `stats.verdict`, pass/fail a gate or check
+    "worse": "color:#c62828;font-weight:600", "better": "color:#2e7d32;font-weight:600", "small": "color:#888;font-style:italic",
+    "fail": "color:#c62828;font-weight:600", "pass": "color:#2e7d32",
+    "flag": "font-weight:600", # a fact worth the eye that is not a comparison (a rare class, the gap to work on)
+    "focus": "background:rgba(255,193,7,0.22);font-weight:600", # the rows a "work first on" sentence names
+}
+
+_DARK = ('[data-jp-theme-light="false"] .mlcompass {sel}, body.vscode-dark .mlcompass {sel}, '
+         'body[data-theme="dark"] .mlcompass {sel}, .mc-dark .mlcompass {sel}')
+DARK_CSS = "<style>" + "".join(", ".join(_DARK.format(sel=s) for s in sels) + "{" + rule + "}" for sels, rule in (
+    ((".mc-worse", ".mc-fail"), "color:#ff8a80 !important"), # inline colours suit light pages; dark themes get lighter ones
+    ((".mc-better", ".mc-pass"), "color:#81c784 !important"),
+    ((".mc-small",), "color:#aaa !important"),
+    ((".mc-focus",), "background:rgba(255,193,7,0.28) !important"),
+)) + "</style>"
+
 class Cell:
-    "A table cell: text (escaped on output) with an optional inline style and tooltip."
-    def __init__(self, text, style:str="", title:str=""): self.text, self.style, self.title = str(text), style, title
+    "A table cell: text (escaped on output) with an optional state (`STATES`), inline style and tooltip."
+    def __init__(self, text, style:str="", title:str="", state:str=""):
+        if state not in STATES and state: raise ValueError(f"state={state!r} is not one of {list(STATES)}.")
+        self.text, self.style, self.title, self.state = str(text), style, title, state
 
 _TABLE = "border-collapse:collapse;font-size:0.9em;font-variant-numeric:tabular-nums"
 _TH = "text-align:left;padding:2px 8px;border-bottom:1px solid #888"
@@ -48,37 +72,35 @@ def html_table(header:list, # column titles
                caption:str|None=None, # a title above the table
                notes:list|None=None, # lines shown under the table
                left:int=1, # how many leading columns are left-aligned (labels)
+               lead:str|None=None, # the decision, in a sentence or two, shown above the table: the answer before the evidence
+               first_width:str|None="12em", # the least width of the first column (a label such as a slice); None: as wide as needed
               ) -> str:
-    "A static, escaped HTML table."
+    "A static, escaped HTML table: wider than its container, it scrolls sideways instead of spilling over."
     esc = html.escape
-    out = [f'<div class="mlcompass">']
+    out = [DARK_CSS, f'<div class="mlcompass">']
     if caption: out.append(f'<p style="margin:4px 0;font-weight:bold">{esc(caption)}</p>')
-    out.append(f'<table border="1" class="dataframe mlcompass-table" style="{_TABLE}"><thead><tr>')
+    if lead: out.append(f'<p class="mc-lead" style="margin:2px 0 6px;max-width:800px">{esc(lead)}</p>')
+    out.append(f'<div style="overflow-x:auto;max-width:100%"><table border="1" class="dataframe mlcompass-table" style="{_TABLE}"><thead><tr>')
     out += [f'<th style="{_TH}">{esc(str(h))}</th>' for h in header]
     out.append("</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>")
         for j, c in enumerate(row):
             c = c if isinstance(c, Cell) else Cell(c)
-            base = (_TD_LEFT + (";min-width:12em" if j == 0 else "")) if j < left else _TD
+            base = (_TD_LEFT + (f";min-width:{first_width}" if j == 0 and first_width else "")) if j < left else _TD
             title = f' title="{esc(c.title)}"' if c.title else ""
-            out.append(f'<td style="{base};{c.style}"{title}>{esc(c.text)}</td>')
+            cls = f' class="mc-{c.state}"' if c.state else ""
+            out.append(f'<td{cls} style="{base};{STATES.get(c.state, "")};{c.style}"{title}>{esc(c.text)}</td>')
         out.append("</tr>")
-    out.append("</tbody></table>")
-    for line in notes or []: out.append(f'<p style="margin:2px 0;font-size:0.85em;color:#555">{esc(line)}</p>')
+    out.append("</tbody></table></div>")
+    for line in notes or []: out.append(f'<p class="mc-note" style="margin:2px 0;font-size:0.85em;opacity:0.75;max-width:800px">{esc(line)}</p>')
     out.append("</div>")
     return "".join(out)
 
 # %% ../nbs/02_render.ipynb #4beed172
-WORSE = "color:#b00020;font-weight:600"
-BETTER = "color:#1b7f3b"
-SMALL = "color:#888;font-style:italic"
-
-def gap_style(gap, higher_is_better, significant:bool=True) -> str:
-    "Inline style for a gap to the overall figure, in the metric's 'better' direction."
-    if gap is None or higher_is_better is None or (isinstance(gap, float) and math.isnan(gap)) or gap == 0 or not significant: return ""
-    worse = gap < 0 if higher_is_better else gap > 0
-    return WORSE if worse else BETTER
+def mathsafe(text) -> str:
+    "Text from the data as matplotlib draws it literally: `$` escaped, so that a value like `$x^{$` never reaches its math parser."
+    return str(text).replace("$", r"\$")
 
 # %% ../nbs/02_render.ipynb #59b21afc
 def plain(x):

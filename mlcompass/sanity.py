@@ -106,8 +106,8 @@ class SanityReport(Result):
     def __repr__(self):
         return "\n".join(f"[{'pass' if c.passed else 'FAIL'}] {c.name}: {c.message}" for c in self.checks)
     def _repr_html_(self):
-        from mlcompass.render import html_table, Cell, WORSE, BETTER
-        rows = [[c.name, Cell("pass" if c.passed else "fail", BETTER if c.passed else WORSE), Cell(c.message, "text-align:left;white-space:normal")]
+        from mlcompass.render import html_table, Cell
+        rows = [[c.name, Cell("pass" if c.passed else "fail", state="pass" if c.passed else "fail"), Cell(c.message, "text-align:left;white-space:normal")]
                 for c in self.checks]
         return html_table(["check", "result", "details"], rows, caption="Sanity checks")
     def plot(self, ax=None):

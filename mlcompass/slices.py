@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from .core import Evaluation, MSG_FEATURE_MISSING, MSG_INFINITE, _positions, method_of
-from .stats import combine_codes, bh_adjust, check_int
+from .stats import combine_codes, bh_adjust, check_int, check_level, verdict, ALPHA
 from .metrics import resolve_metrics, evaluate_groups, warn_undefined, method_notes
-from .render import Result
+from .render import Result, mathsafe
 
 # %% auto #0
 __all__ = ['MISSING', 'OTHER', 'MSG_RESERVED_VALUE', 'RESERVED', 'METRIC_SUFFIXES', 'MAX_SLICES', 'MSG_TOO_MANY_SLICES',
@@ -143,7 +143,7 @@ def value_codes(name, q, codes:np.ndarray, values:list, missing:np.ndarray, max_
     return FeatureCodes(name, codes.astype(np.intp), values, preds)
 
 # %% ../nbs/04_slices.ipynb #8b04b799
-RESERVED = {"slice", "depth", "n", "n_weighted", "share", "p_value", "too_small"}
+RESERVED = {"slice", "depth", "n", "n_weighted", "share", "p_value", "too_small", "verdict"}
 METRIC_SUFFIXES = ("_ci_low", "_ci_high", "_gap", "_support", "_bound") # the columns each metric adds to the slice table
 
 def _check_by(ev, by):
@@ -216,12 +216,14 @@ def predicates(fs:list, keys:np.ndarray) -> list:
     return [" & ".join(fs[j].predicates[keys[g, j]] for j in range(len(fs))) for g in range(len(keys))]
 
 def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, small:int=30, bins=5, max_values:int=50,
-                   ci:float|None=0.95, n_boot:int=200, seed:int=0, zero_division="warn", max_slices:int=MAX_SLICES, progress:bool|None=None):
+                   ci:float|None=0.95, n_boot:int=200, seed:int=0, zero_division="warn", max_slices:int=MAX_SLICES, progress:bool|None=None,
+                   alpha:float=ALPHA):
     "The SliceFrame of `ev` sliced by the columns `by` (see `Evaluation.slices`)."
     by = _check_by(ev, by)
     max_depth = min(check_int("max_depth", max_depth, 1), len(by))
     min_support = check_int("min_support", min_support, 0)
     small = check_int("small", small, 0)
+    alpha = check_level("alpha", alpha, closed=True)
     ms = resolve_metrics(ev, metrics)
     for m in ms:
         own = [c for c in (m.name, *(m.name + s for s in METRIC_SUFFIXES)) if c in by]
@@ -249,13 +251,17 @@ def compute_slices(ev, by, *, metrics=None, max_depth:int=1, min_support:int=1, 
     left_out = {k: np.concatenate([lo[k] for lo in left_out])[shown] for k in left_out[0]}
     warn_undefined({m.name: frame[m.name].to_numpy(float) for m in ms}, ms, zero_division, where="slices", left_out=left_out) # the slices shown
     frame["p_value"] = bh_adjust(frame["p_value"].to_numpy(float))
-    frame["too_small"] = np.concatenate(n_eff)[shown] < small
+    n_eff = np.concatenate(n_eff)[shown]
+    frame["too_small"] = n_eff < small
+    m0 = ms[0] # the tested metric: the one significance rule (`stats.verdict`) on its gap and adjusted p-value
+    frame["verdict"] = verdict(frame[m0.name + "_gap"].to_numpy(float), frame["p_value"].to_numpy(float), n_eff,
+                               higher_is_better=m0.higher_is_better, alpha=alpha, small=small)
     ov = pd.Series({m.name: overall["values"][m.name][0] for m in ms})
     ov_ci = {m.name: (overall["low"].get(m.name, [np.nan])[0], overall["high"].get(m.name, [np.nan])[0]) for m in ms} if ci else {}
     return SliceFrame(frame, overall=ov, overall_ci=ov_ci, metrics=ms, by=by, max_depth=max_depth, ci=ci, small=small,
                       min_support=min_support, hidden=hidden, n=ev.n, name=ev.name, evaluation=ev,
                       params=dict(metrics=metrics, max_depth=max_depth, min_support=min_support, small=small, bins=bins,
-                                  max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division),
+                                  max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division, alpha=alpha),
                       methods=methods)
 
 def _progress(it, total, progress, desc):
@@ -321,10 +327,49 @@ class SliceFrame(Result):
         if metric not in ms: raise ValueError(f"metric={metric!r} is not in this table; it has {list(ms)}.")
         return ms[metric]
 
+    def folded(self, verdict_:str="worse") -> pd.DataFrame:
+        """The slices of one verdict, worst first, without those that only refine another of them (`a == 1 & b == 2` under
+        `a == 1`) and are not clearly further from the overall figure than it (their interval reaches the parent's figure)."""
+        m = self._metric(None)
+        f = self.worst(len(self.frame), m.name, include_small=True).frame
+        f = f[f["verdict"] == verdict_]
+        if verdict_ == "better": f = f.iloc[::-1]
+        parts = {s: set(s.split(" & ")) for s in f["slice"]}
+        value = dict(zip(f["slice"], f[m.name]))
+        lo, hi = (dict(zip(f["slice"], f.get(m.name + c, pd.Series(np.nan, index=f.index)))) for c in ("_ci_low", "_ci_high"))
+        bad_up = (verdict_ == "worse") == bool(m.higher_is_better) # the bad direction is down for a worse slice of a higher-is-better metric
+        def folded_in(s):
+            for p, ps in parts.items():
+                if p != s and ps < parts[s]:
+                    reach = hi[s] >= value[p] if bad_up else lo[s] <= value[p]
+                    if not (isinstance(reach, (bool, np.bool_)) and not reach): return True
+            return False
+        return f[[not folded_in(s) for s in f["slice"]]]
+
+    def summary(self, k:int=3) -> str:
+        "The decision first: the slices worse (then better) than the rest on the tested metric by the significance rule."
+        from mlcompass.render import fmt_ci
+        m, f, alpha = self._metric(None), self.frame, self.params.get("alpha", ALPHA)
+        if "verdict" not in f: return ""
+        def listed(v):
+            rows = self.folded(v)
+            bits = [f"{r['slice']} {fmt_ci(r[m.name], r.get(m.name + '_ci_low'), r.get(m.name + '_ci_high'))}" for _, r in rows.head(k).iterrows()]
+            return "; ".join(bits) + (f"; and {len(rows) - k} more" if len(rows) > k else ""), len(rows)
+        out = []
+        worse, nw = listed("worse")
+        ov = f"(overall {self.overall[m.name]:.3f})"
+        if nw: out.append(f"Worse than the rest on {m.name} (adjusted p < {alpha:g}): {worse} {ov}.")
+        else: out.append(f"No slice is worse than the rest on {m.name} by more than the data can tell from noise (adjusted p < {alpha:g}) {ov}.")
+        better, nb = listed("better")
+        if nb: out.append(f"Better: {better}.")
+        small = int(f["too_small"].sum())
+        if small: out.append(f"{small} slice(s) with fewer than {self.small} examples are too small to judge.")
+        return " ".join(out)
+
     def worst(self, k:int=10, metric:str|None=None, *, include_small:bool=False) -> "SliceFrame":
         "The `k` slices where `metric` is worst (largest gap in the bad direction), too-small slices left out unless asked."
         m = self._metric(metric)
-        f = self.frame if include_small else self.frame[~self.frame["too_small"]]
+        f = self.frame if include_small else self.frame[~self.frame["too_small"].astype(bool)] # (an empty table's flags are objects)
         asc = m.higher_is_better is not False
         key = f[m.name + "_gap"] if m.higher_is_better is not None else -f[m.name + "_gap"].abs()
         f = f.assign(_k=key).sort_values("_k", ascending=asc, kind="stable", na_position="last").drop(columns="_k").head(k)
@@ -362,66 +407,73 @@ def _ev_slices(self, by, # column(s) of `data` to slice by
                zero_division="warn", # value where a metric divides by zero: 'warn' (NaN + warning), np.nan, 0 or 1
                max_slices:int=MAX_SLICES, # refuse (at once, with the count) a table of more slices than this
                progress:bool|None=None, # a progress bar: None shows one after 2 s, True always, False never
+               alpha:float=ALPHA, # a slice is worse or better than the rest when its adjusted p-value is below this (`stats.verdict`)
               ) -> SliceFrame:
     "Metrics for every value of each feature in `by` and their combinations up to `max_depth`."
     return compute_slices(self, by, metrics=metrics, max_depth=max_depth, min_support=min_support, small=small, bins=bins,
                           max_values=max_values, ci=ci, n_boot=n_boot, seed=seed, zero_division=zero_division,
-                          max_slices=max_slices, progress=progress)
+                          max_slices=max_slices, progress=progress, alpha=alpha)
 
 method_of(Evaluation, _ev_metrics, 'metrics')
 method_of(Evaluation, _ev_slices, 'slices')
 
 # %% ../nbs/04_slices.ipynb #77dd25b4
 def _slice_html(self, max_rows:int=40) -> str:
-    from mlcompass.render import html_table, fmt_num, fmt_ci, fmt_p, Cell, gap_style, SMALL
+    from mlcompass.render import html_table, fmt_num, fmt_ci, fmt_p, Cell
     f = self.frame
     header = ["slice", "n", "share"] + [m.name + (f" [{self.ci:.0%} CI]" if self.ci else "") for m in self.metrics] + [f"p ({self.tested_metric})", ""]
     rows = []
     for r in f.head(max_rows).itertuples(index=False):
         r = r._asdict() if hasattr(r, "_asdict") else dict(zip(f.columns, r))
-        row = [Cell(r["slice"], SMALL if r["too_small"] else ""), fmt_num(int(r["n"])), f"{r['share']:.1%}"]
+        row = [Cell(r["slice"], state="small" if r["too_small"] else ""), fmt_num(int(r["n"])), f"{r['share']:.1%}"]
         for m in self.metrics:
-            v, ov = r[m.name], self.overall[m.name]
             lo, hi = (r.get(m.name + "_ci_low"), r.get(m.name + "_ci_high")) if self.ci else (None, None)
-            excl = lo is not None and not (np.isnan(lo) or np.isnan(hi)) and (ov < lo or ov > hi)
             sup = r.get(m.name + "_support")
             thin = r["too_small"] or (sup is not None and sup < self.small)
-            style = SMALL if thin else gap_style(r[m.name + "_gap"], m.higher_is_better, excl)
-            title = f"gap to overall: {fmt_num(r[m.name + '_gap'])}" + (f"; computed over {fmt_num(sup, 1)} examples" if sup is not None else "")
-            row.append(Cell(fmt_ci(v, lo, hi), style, title=title))
+            # the tested metric carries the rule's verdict; the others have no test of their own, so no colour but "small"
+            state = r["verdict"] if m.name == self.tested_metric else "small" if thin else ""
+            title = f"gap to overall: {fmt_num(r[m.name + '_gap'])}" + (f"; computed over {fmt_num(int(sup) if float(sup).is_integer() else sup, 1)} examples" if sup is not None and pd.notna(sup) else "")
+            row.append(Cell(fmt_ci(r[m.name], lo, hi), title=title, state=state))
         row.append(fmt_p(r["p_value"]))
-        row.append(Cell("too small" if r["too_small"] else "", SMALL))
+        row.append(Cell({"worse": "worse", "better": "better", "small": "too small"}.get(r["verdict"], ""), state=r["verdict"]))
         rows.append(row)
     ov = ", ".join(f"{m.name} {fmt_ci(self.overall[m.name], *self.overall_ci.get(m.name, (None, None)))}" for m in self.metrics)
     notes = [f"Overall ({self.n:,} examples): {ov}."]
     if len(f) > max_rows: notes.append(f"… {len(f) - max_rows:,} more slices not shown; .to_frame() has them all.")
     if self.hidden: notes.append(f"{self.hidden:,} slices with fewer than min_support={self.min_support} rows are not listed.")
-    notes.append(f"Coloured: interval excludes the overall figure (red worse, green better). Grey: computed over fewer than "
-                 f"{self.small} examples. p: slice vs rest on {self.tested_metric}, Benjamini–Hochberg adjusted. 'too small': fewer than {self.small} rows.")
+    alpha = self.params.get("alpha", ALPHA)
+    notes.append(f"Worse / better: {self.tested_metric} differs from the rest with adjusted p < {alpha:g} (p: slice vs rest, "
+                 f"Benjamini–Hochberg over the table). Too small: fewer than {self.small} (effective) examples, not judged.")
     if self.ci: notes += method_notes(self.methods)
     cap = f"{(self.name + ': ') if self.name else ''}{len(f):,} slices by {', '.join(map(str, self.by))}"
-    return html_table(header, rows, caption=cap, notes=notes)
+    return html_table(header, rows, caption=cap, lead=self.summary(), notes=notes)
 
 method_of(SliceFrame, _slice_html, '_repr_html_')
 
 # %% ../nbs/04_slices.ipynb #0524383e
 def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_small:bool=True):
-    "Dot-and-whisker chart of `metric` per slice with its interval, against the overall figure."
+    """Dot-and-whisker chart of `metric` per slice with its interval, worst first, against the overall figure; for the tested
+    metric, coloured by the significance rule (red worse, green better than the rest, grey too small)."""
     m = self._metric(metric)
     f = self.worst(max_slices, m.name, include_small=include_small).frame.iloc[::-1]
     ax = self._axes(ax, (7, 0.3 * len(f) + 1.2))
     y = np.arange(len(f))
-    colors = np.where(f["too_small"], "#aaaaaa", "#1f4e79")
+    state = f["verdict"].to_numpy(object) if m.name == self.tested_metric and "verdict" in f else np.where(f["too_small"], "small", "")
+    palette = {"worse": "#c62828", "better": "#2e7d32", "small": "#aaaaaa"}
+    colors = np.array([palette.get(s, "#1f4e79") for s in state])
     if self.ci:
         lo, hi = f[m.name + "_ci_low"].to_numpy(float), f[m.name + "_ci_high"].to_numpy(float)
-        v = f[m.name].to_numpy(float)
         ok = ~(np.isnan(lo) | np.isnan(hi))
         ax.hlines(y[ok], lo[ok], hi[ok], colors=colors[ok], lw=1.5)
     ax.scatter(f[m.name], y, c=colors, zorder=3)
-    ax.axvline(self.overall[m.name], color="#b00020", lw=1, ls="--", label=f"overall {self.overall[m.name]:.3f}")
-    ax.set_yticks(y, [s if len(s) < 60 else s[:57] + "…" for s in f["slice"]])
+    ax.axvline(self.overall[m.name], color="#555", lw=1, ls="--", label=f"overall {self.overall[m.name]:.3f}")
+    if m.name == self.tested_metric:
+        from matplotlib.lines import Line2D
+        for s, c in palette.items():
+            if s in set(state): ax.add_line(Line2D([], [], color=c, marker="o", ls="", label={"worse": "worse than the rest", "better": "better than the rest", "small": "too small to judge"}[s]))
+    ax.set_yticks(y, [mathsafe(s if len(s) < 60 else s[:57] + "…") for s in f["slice"]])
     ax.set_xlabel(m.name + (f" ({self.ci:.0%} interval)" if self.ci else ""))
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55 / (0.3 * len(f) + 1.2) - 0.1), ncol=4, fontsize="small", frameon=False)
     return self._drawn(ax)
 
 method_of(SliceFrame, _slice_plot, 'plot')

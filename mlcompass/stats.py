@@ -11,9 +11,10 @@ import zlib
 import numpy as np
 
 # %% auto #0
-__all__ = ['DECIMALS', 'combine_codes', 'GroupStats', 'kish', 'group_stats', 'check_int', 'check_level', 'check_ci', 'settled',
-           'stream', 'z_value', 'wilson', 'norm_sf', 'two_proportion_p', 'diff_p', 'bh_adjust', 'poisson_cells',
-           'replicate_chunks', 'percentile_ci']
+__all__ = ['DECIMALS', 'VERDICTS', 'ALPHA', 'SMALL_N', 'combine_codes', 'GroupStats', 'kish', 'group_stats', 'check_int',
+           'check_level', 'check_ci', 'settled', 'stream', 'z_value', 'wilson', 'norm_sf', 'two_proportion_p', 'diff_p',
+           'bh_adjust', 'verdict', 'p_from_interval', 'homogeneity_p', 'poisson_cells', 'replicate_chunks',
+           'percentile_ci']
 
 # %% ../nbs/01_stats.ipynb #0380427a
 def combine_codes(codes:list, # one int array per feature, values in 0..card-1
@@ -198,6 +199,63 @@ def bh_adjust(p):
     res = np.empty(m); res[order] = np.minimum(adj, 1.0)
     out[ok] = res
     return out
+
+# %% ../nbs/01_stats.ipynb #2086e227
+VERDICTS = ("worse", "better", "small", "") # the states of the rule; "" is neutral
+ALPHA, SMALL_N = 0.05, 30 # the defaults: adjusted p below ALPHA; too small below SMALL_N effective examples
+
+def verdict(diff, # the difference (the group's figure minus what it is compared with); NaN: not known
+            p_value, # its adjusted p-value; NaN: not tested
+            n_eff=None, # the group's effective number of examples (None: not a group, e.g. a whole-set comparison)
+            *,
+            higher_is_better:bool|None=True, # the metric's better direction; None: none
+            alpha:float=ALPHA, # significance level, on the adjusted p-value
+            small:int=SMALL_N, # fewer effective examples than this: too small to judge
+           ):
+    "The one significance rule: 'small', 'worse', 'better' or '' (neutral), per entry (a str for scalar inputs)."
+    scalar = np.ndim(diff) == 0 and np.ndim(p_value) == 0 and np.ndim(n_eff) == 0
+    d, p = np.atleast_1d(np.asarray(diff, float)), np.atleast_1d(np.asarray(p_value, float))
+    d, p = np.broadcast_arrays(d, p)
+    out = np.full(d.shape, "", dtype=object)
+    if higher_is_better is not None:
+        sig = np.nan_to_num(p, nan=1.0) < alpha
+        good = d > 0 if higher_is_better else d < 0
+        bad = d < 0 if higher_is_better else d > 0
+        out[sig & bad] = "worse"
+        out[sig & good] = "better"
+    if n_eff is not None:
+        n = np.broadcast_to(np.atleast_1d(np.asarray(n_eff, float)), d.shape)
+        out[np.nan_to_num(n, nan=0.0) < small] = "small"
+    return out[0] if scalar else out
+
+def p_from_interval(diff, lo, hi, ci:float=0.95):
+    """Two-sided p-value of a difference `diff` from 0 known by its estimate and interval only (e.g. a model's figure against a
+    fixed reference): the normal approximation with the standard error implied by the half of the interval on the side of 0,
+    so that an asymmetric (Wilson) interval excludes 0 exactly when p < 1 − ci: the colour and the interval never disagree."""
+    d, lo, hi = (np.asarray(a, float) for a in (diff, lo, hi))
+    se = np.where(d < 0, hi - d, d - lo) / z_value(ci)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se > 0, 2 * norm_sf(np.abs(d) / np.where(se > 0, se, 1.0)), np.where(d == 0, 1.0, np.nan))
+
+# %% ../nbs/01_stats.ipynb #b6b6e122
+def homogeneity_p(num, # per group: the numerator of a proportion (e.g. true positives), weighted
+                  den, # per group: its denominator (e.g. positives), weighted
+                  den2=None, # per group: the sum of squared weights of the denominator's examples (None: unweighted)
+                 ) -> float:
+    """p-value of the chi-square test that a proportion is the same in every group (df = groups − 1), on effective counts
+    for weighted data (each group's counts scaled by den / den2, Kish's factor); groups with an empty denominator are left out."""
+    from scipy.stats import chi2
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    if den2 is not None:
+        d2 = np.asarray(den2, float)
+        f = np.where(d2 > 0, den / np.where(d2 > 0, d2, 1), 0.0)
+        num, den = num * f, den * f
+    ok = den > 0
+    num, den = num[ok], den[ok]
+    if len(den) < 2: return np.nan
+    p = num.sum() / den.sum()
+    if p <= 0 or p >= 1: return 1.0
+    return float(chi2.sf(((num - den * p) ** 2 / (den * p * (1 - p))).sum(), len(den) - 1))
 
 # %% ../nbs/01_stats.ipynb #472f1b20
 def poisson_cells(cm:np.ndarray, # (..., k, k) weighted confusion counts

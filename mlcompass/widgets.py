@@ -462,6 +462,6 @@ def with_tags(ev:Evaluation, store, *, id_column:str|None=None, prefix:str="tag:
     clash = sorted(str(c) for c in set(cols) & set(ev.data.columns) if c not in earlier)
     if clash: raise ValueError(f"with_tags would replace the data column(s) {clash}; pass another prefix= (now {prefix!r}) or rename them.")
     view.data = pd.concat([ev.data.drop(columns=[c for c in earlier if c in ev.data.columns]), pd.DataFrame(cols)], axis=1)
-    view.tag_columns = list(cols)
+    view.tag_columns, view.tag_prefix = list(cols), prefix
     return view
 

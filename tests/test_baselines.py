@@ -92,7 +92,11 @@ def test_comparison_with_only_the_trivial_model_has_nothing_to_rank():
     html = cmp._repr_html_()
     assert ">potential gain</th>" not in html and ">rank</th>" not in html
     assert "gap to None" not in html and "No reference besides the trivial model: no potential gain to rank." in html
-    with_target = mc.compare(speech_eval(), [mc.HumanLevel(0.95)], by="audio")._repr_html_()
+    overall_only = mc.compare(speech_eval(), [mc.HumanLevel(0.95)], by="audio")._repr_html_()  # nothing to rank by slice
+    assert ">potential gain</th>" not in overall_only and "Human-level is an overall figure only" in overall_only
+    ev = speech_eval()
+    per_slice = {s: 0.95 for s in mc.compare(ev, [mc.HumanLevel(0.95)], by="audio").to_frame()["slice"][1:]}
+    with_target = mc.compare(ev, [mc.HumanLevel(0.95, per_slice=per_slice)], by="audio")._repr_html_()
     assert ">potential gain</th>" in with_target and "max(0, gap to human-level) × share" in with_target
 
 
@@ -130,7 +134,7 @@ def test_previous_system_paired_per_slice():
         assert f.loc[v, "prod_change"] == pytest.approx((new[m] == y[m]).mean() - (old[m] == y[m]).mean())
         assert f.loc[v, "prod_change_ci_low"] <= f.loc[v, "prod_change"] <= f.loc[v, "prod_change_ci_high"]
     assert "worse on g == 'c'" in cmp.summary() and "better on g == 'a'" in cmp.summary()
-    assert "#b00020" in cmp._repr_html_()  # the regression stands out
+    assert 'class="mc-worse"' in cmp._repr_html_()  # the regression stands out
 
 
 @pytest.mark.parametrize("metric", ["f1", "recall", "roc_auc", "log_loss"])

@@ -106,7 +106,7 @@ def test_discover_result_columns_and_figures():
     found = ev.discover(k=5, max_level=2)
     f = found.to_frame()
     assert list(f.columns) == ["slice", "depth", "device", "noise", "age", "n", "share", "error", "score", "accuracy",
-                               "accuracy_ci_low", "accuracy_ci_high", "accuracy_gap", "p_value", "too_small"]
+                               "accuracy_ci_low", "accuracy_ci_high", "accuracy_gap", "p_value", "too_small", "verdict"]
     top = f.iloc[0]
     assert top["slice"] == "device == 'web' & noise == 'car'" and top["n"] == fail.sum()
     assert top["device"] == "web" and top["noise"] == "car" and pd.isna(top["age"])

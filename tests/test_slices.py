@@ -1,5 +1,6 @@
 """Slicing behaviour: binning, missing values, high cardinality, flags, display, the example and the import budget."""
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -77,7 +78,7 @@ def test_columns_and_gap(ev):
     sf = ev.slices(by="city", metrics=["accuracy", "f1"])
     f = sf.to_frame()
     assert list(f.columns) == ["slice", "depth", "city", "n", "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-                               "accuracy_gap", "accuracy_support", "f1", "f1_ci_low", "f1_ci_high", "f1_gap", "p_value", "too_small"]
+                               "accuracy_gap", "accuracy_support", "f1", "f1_ci_low", "f1_ci_high", "f1_gap", "p_value", "too_small", "verdict"]
     assert np.allclose(f["accuracy_gap"], f["accuracy"] - sf.overall["accuracy"])
     assert f["share"].sum() == pytest.approx(1)
     assert sf.tested_metric == "accuracy"
@@ -162,7 +163,9 @@ def test_html_is_static_and_escaped():
     ev = mc.Evaluation([0, 1, 1, 0], [0, 1, 0, 0], data={"city": ["<script>alert(1)</script>", "x", "x", "<script>alert(1)</script>"]})
     h = ev.slices(by="city", metrics=["accuracy"])._repr_html_()
     assert "<script>" not in h and "&lt;script&gt;alert(1)&lt;/script&gt;" in h
-    assert "<style" not in h
+    for css in re.findall(r"<style>(.*?)</style>", h): # only the dark-theme colours, scoped to mlcompass's own blocks
+        for rule in re.findall(r"([^{}]+)\{[^{}]*\}", css):
+            assert all(".mlcompass" in sel for sel in rule.split(",")), rule
     assert "<script" not in ev.metrics()._repr_html_()
 
 

@@ -48,7 +48,18 @@ RESULTS = {
     "GateResults": lambda ev: ev.check(mc.Gates(min_overall={"accuracy": 0.5}, min_slice={"accuracy": 0.5}, by="g")),
     "SanityReport": lambda ev: mc.sanity(ev=ev),
     "Milestones": lambda ev: mc.milestones(train=0.95, dev=0.9, human=0.97),
+    "ErrorTags": lambda ev: tagged_errors(ev).error_tags(),
+    "Findings": lambda ev: ev.findings([mc.HumanLevel(0.9)], by=["g", "x"]),
 }
+
+
+def tagged_errors(ev):
+    "The evaluation with its first 40 errors tagged, one tag named from the data (escaped in the HTML)."
+    import tempfile
+    wrong = np.flatnonzero(ev.t != ev.p)[:40]
+    store = pathlib.Path(tempfile.mkdtemp()) / "tags.csv"
+    pd.DataFrame({"id": [str(i) for i in wrong], "tags": [ODD if j % 3 else "blurry" for j in range(len(wrong))], "note": ""}).to_csv(store, index=False)
+    return mc.with_tags(ev, store)
 
 
 @pytest.mark.parametrize("name", RESULTS)
