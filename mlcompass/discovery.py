@@ -148,6 +148,7 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
         if not len(keys): break
         top = _topk_merge(top, keys, ss, se, slice_score(ss, se, n, ebar, alpha), k)
     stats["exact"] = exact
+    stats["searched"] = int(sum(lv["slices"] for lv in stats["levels"])) # every slice the search scored: the tests behind the top-k
     return {"slices": top, "n": n, "ebar": ebar, "stats": stats}
 
 def _rows_for(key, stack, rows_of, codes, feat_of, offsets):
@@ -241,7 +242,8 @@ class DiscoveredSlices(SliceFrame):
                "tree": "error tree leaves"}[self.method]
         notes = [f"Overall {m.name}: {fmt_num(self.overall[m.name])}; average error {fmt_num(self.stats.get('ebar'))}.",
                  f"Worse / better: {m.name} differs from the rest with adjusted p < {ALPHA:g} (p: slice vs rest, Benjamini–Hochberg "
-                 "over these slices). A search finds what is extreme: check a discovered slice on fresh data before acting on it."]
+                 f"over the {self.stats.get('searched', len(self.frame)):,} slices the search evaluated, not only those shown). A search "
+                 "finds what is extreme: check a discovered slice on fresh data before acting on it."]
         return html_table(["slice", "n", "share", "error", "score", f"{m.name} [CI]", "p"], rows, caption=how, lead=self.summary(), notes=notes)
 
 def _evaluate_masks(ev, masks, metric, ci, n_boot, seed, table=None):
@@ -273,7 +275,8 @@ def _result(ev, method, preds_per_slice, masks, extra, metric, ci, n_boot, seed,
         rows.append(row)
     frame = pd.DataFrame(rows)
     if len(frame):
-        frame["p_value"] = bh_adjust(frame["p_value"].to_numpy(float))
+        # a search looked at many slices and reports the most extreme: adjusted over all it evaluated, not only those shown
+        frame["p_value"] = bh_adjust(frame["p_value"].to_numpy(float), tests=stats.get("searched"))
         frame["verdict"] = verdict(frame[m.name + "_gap"].to_numpy(float), frame["p_value"].to_numpy(float), np.array(n_effs),
                                    higher_is_better=m.higher_is_better, small=small) # the one rule (`stats.verdict`)
     cols = ["slice", "depth"] + by_names + ["n", "share"] + list(extra) + [m.name] + ([m.name + "_ci_low", m.name + "_ci_high"] if ci is not None else []) + [m.name + "_gap", "p_value", "too_small", "verdict"]
@@ -400,7 +403,8 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
     masks = [leaf_of == nd for nd in leaves]
     err = np.array([np.average(e[mk], weights=None if ev.w is None else ev.w[mk]) for mk in masks])
     res = _result(ev, "tree", [paths[nd] for nd in leaves], masks, {"error": err, "score": err}, metric, ci, n_boot, seed, small,
-                  by_names, {"ebar": float(np.average(e, weights=ev.w))})
+                  by_names, {"ebar": float(np.average(e, weights=ev.w)), # the tests behind the leaves: every split tried at every node
+                             "searched": int(X.shape[1] * int((t.children_left != -1).sum()) + len(leaves))})
     res.tree_, res.tree_columns_, res.tree_splits_ = tree, list(X.columns), splits
     return res
 

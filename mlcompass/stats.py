@@ -185,13 +185,22 @@ def diff_p(diff, se):
     return np.where(se > 0, p, np.where((se == 0) & (diff == 0), 1.0, np.nan))
 
 # %% ../nbs/01_stats.ipynb #83d55d28
-def bh_adjust(p):
-    "Benjamini–Hochberg adjusted p-values; NaN entries stay NaN and do not count as tests."
+def bh_adjust(p, tests:int|None=None):
+    """Benjamini–Hochberg adjusted p-values; NaN entries stay NaN and do not count as tests. `tests`: the number of hypotheses
+    looked at when `p` holds only those reported (a search tried many slices and shows the top few): the others count as p = 1."""
     p = np.asarray(p, float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     m = int(ok.sum())
     if m == 0: return out
+    if tests is not None and tests > m: # the unreported tests rank last: only the divisor grows
+        pv = p[ok]
+        order = np.argsort(pv)
+        ranked = pv[order] * tests / np.arange(1, m + 1)
+        adj = np.minimum.accumulate(ranked[::-1])[::-1]
+        res = np.empty(m); res[order] = np.minimum(adj, 1.0)
+        out[ok] = res
+        return out
     pv = p[ok]
     order = np.argsort(pv)
     ranked = pv[order] * m / np.arange(1, m + 1)
