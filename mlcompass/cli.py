@@ -21,8 +21,14 @@ _REPORT_EXAMPLE = """example:
       --previous last --log nightly --gates gates.toml --out reports/run-42 --title "Nightly model"
 """
 
+class _Parser(argparse.ArgumentParser):
+    "Usage errors in one line with a hint, not a usage dump (exit 2)."
+    def error(self, message):
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
 def _parser():
-    p = argparse.ArgumentParser(prog="mlcompass", description="Experiment and error analysis for machine learning.")
+    p = _Parser(prog="mlcompass", description="Experiment and error analysis for machine learning.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ex = sub.add_parser("example", help="the full report on the bundled UCI Adult example",
                         description="Train a model (and a previous, simpler one) on the bundled UCI Adult data and run the full "
@@ -103,6 +109,9 @@ def _report(args) -> int:
     known = report.template_parameters(args.template)
     params = report_params(args, known)
     names = {name: "--" + attr.replace("_", "-") for attr, name in _FLAGS.items()}
+    store = params.get("store") or known.get("store", {}).get("default")
+    missing = report.previous_missing(params.get("previous"), Path(store).expanduser().resolve() if store else None)
+    if missing: print(f"mlcompass report: {missing}", file=sys.stderr) # also on the report's first screen and in summary.json
     res = report.run(args.template, params, args.out, overwrite=args.overwrite, progress=not args.no_progress, kernel_name=args.kernel,
                      names=names)
     return _finish(res)
@@ -129,12 +138,15 @@ def main(argv=None) -> int:
         from mlcompass.report import templates
         print("\n".join(templates())); return 0
     if args.command in ("report", "example"):
+        import signal
+        def _stop(signum, frame): raise KeyboardInterrupt # SIGTERM (a CI job cancelled) cleans up as Ctrl-C does
+        signal.signal(signal.SIGTERM, _stop)
         from mlcompass.report import ReportError, _first_line
         try: return _report(args) if args.command == "report" else _example(args)
         except (ReportError, FileNotFoundError, OSError) as e:
             print(f"mlcompass {args.command}: {_first_line(e)}", file=sys.stderr); return 2
         except KeyboardInterrupt:
-            print(f"mlcompass {args.command}: interrupted", file=sys.stderr); return 2
+            print(f"mlcompass {args.command}: interrupted; the previous report, if any, is unchanged", file=sys.stderr); return 2
     p.print_help(sys.stderr)
     return 2
 

@@ -116,7 +116,8 @@ def _baseline_rows(ev, cmp, m):
     rows, a = [], cmp.frame.iloc[0]
     code = "ev.compare(baselines, by=...)"
     pts = cmp._pts
-    if cmp.target and "gap_verdict" in cmp.frame:
+    target_is_previous = any(isinstance(b, PreviousSystem) and b.name == cmp.target for b in cmp.baselines) # said by its paired row below
+    if cmp.target and "gap_verdict" in cmp.frame and not target_is_previous:
         t, v = cmp.target, a["gap_verdict"]
         if v == "worse":
             rows.append(_row("good enough", f"Not at {t}: {m} is {fmt_ci(a['model'], a['model_ci_low'], a['model_ci_high'])}, {pts(a['gap_to_' + t])} "

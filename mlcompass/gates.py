@@ -142,8 +142,10 @@ class GateResults(Result):
         head = (f"{'PASSED' if self.passed else 'FAILED'}: {c.get('pass', 0)} passed, {c.get('fail', 0)} failed, "
                 f"{c.get('skipped', 0)} skipped" + (f"; {self.unjudged} slice(s) too small to judge ({', '.join(self.unjudged_names[:3])}"
                                                    + (", …" if self.unjudged > 3 else "") + ")" if getattr(self, "unjudged", 0) else "") + ".")
-        fails = [f"{r.gate} {r.metric} on {r.scope}: {r.detail}" for r in self.failures.itertuples()][:3]
-        return " ".join([head] + fails)
+        f = self.failures
+        if not len(f): return head
+        r = f.iloc[0]
+        return head + f" First: {r['gate']} {r['metric']} on {r['scope']} — {r['detail']}" + (f" (and {len(f) - 1} more)." if len(f) > 1 else ".")
 
     def to_dict(self) -> dict:
         "The results as plain JSON-ready data: passed, counts and one record per row."
@@ -268,12 +270,12 @@ def _slice_gate(ev, gates, kind, by, rows, notes, unjudged=None):
             elif row["status"] == "fail": row["detail"] = _fail_detail(m, v, lo, hi, op, t, row["tested"])
             rows.append(row)
 
-def _regression(ev, gates, previous, by, rows):
+def _regression(ev, gates, previous, by, rows, previous_note=None):
     from mlcompass.baselines import compare, PreviousSystem, _direction
     for metric, tol in gates.thresholds["max_regression"].items():
         m = _metric_name(ev, metric)
         if previous is None:
-            rows.append(_row("max regression", m, "overall", np.nan, ">=", -tol, status="skipped", detail="no previous system given"))
+            rows.append(_row("max regression", m, "overall", np.nan, ">=", -tol, status="skipped", detail=previous_note or "no previous system given"))
             continue
         prev = previous if isinstance(previous, PreviousSystem) else PreviousSystem(previous)
         cmp = compare(ev, [prev], by=by or None, metric=m, max_depth=gates.max_depth, min_support=gates.min_support,
@@ -289,7 +291,7 @@ def _regression(ev, gates, previous, by, rows):
             x, _ = tested_figure(gain, gain_lo, gain_hi, ">=", gates.judge)
             # a slice is one of many tests: by the significance rule it fails only when it is also worse with adjusted p < alpha
             worse = x < -tol and (overall or gates.judge != "interval" or p < gates.alpha)
-            detail = (f"{m} changed by {change:+.4g} [{lo:+.4g}, {hi:+.4g}] against {pre} (adjusted p = {p:.2g})"
+            detail = (f"{m} changed by {change:+.3f} [{lo:+.3f}, {hi:+.3f}] against {pre} (adjusted p = {p:.2g})"
                       + (f": worse by more than {tol:g}" + (" with confidence" if gates.judge == "interval" else f" (judge={gates.judge!r})")
                          if worse else (f": within the tolerance {tol:g} or not distinguishable from noise" if gain < 0 else "")))
             rows.append(_row("max regression", m, "overall" if overall else d["slice"], gain, ">=", -tol, judge=gates.judge, lo=gain_lo,
@@ -344,6 +346,7 @@ def check(ev:Evaluation, gates:Gates|dict|str|Path, # Gates, a mapping of settin
           baselines=(), # baselines; a PreviousSystem among them is used when previous= is not given
           by=None, # default slice columns for gates that name none
           sensitive=None, # default sensitive columns for max_disparity
+          previous_note:str|None=None, # why there is no previous system (e.g. no stored run yet): the regression gate's reason to skip
          ) -> GateResults:
     "Check an evaluation against quality gates; returns one row per checked figure."
     from mlcompass.baselines import PreviousSystem
@@ -357,7 +360,7 @@ def check(ev:Evaluation, gates:Gates|dict|str|Path, # Gates, a mapping of settin
     for kind in gates.thresholds:
         if kind in ("min_overall", "max_overall"): _overall(ev, gates, kind, rows)
         elif kind in ("min_slice", "max_slice"): _slice_gate(ev, gates, kind, by, rows, notes, unjudged)
-        elif kind == "max_regression": _regression(ev, gates, previous, by, rows)
+        elif kind == "max_regression": _regression(ev, gates, previous, by, rows, previous_note)
         elif kind == "max_disparity": _disparity(ev, gates, sensitive, rows, notes)
         else: _trivial_gain(ev, gates, rows)
     frame = pd.DataFrame(rows, columns=_COLS)

@@ -15,9 +15,10 @@ from .render import plain
 __all__ = ['ADULT_FEATURES', 'SUMMARY_MIME', 'REPORT_FILES', 'ERR_NO_FILE', 'ERR_FORMAT', 'ERR_UNREADABLE', 'ERR_COLUMN',
            'ENGINES', 'ERR_ENGINE', 'ADULT_GATES', 'html_report', 'write_report', 'adult_design', 'adult_example',
            'ReportError', 'templates_dir', 'templates', 'template_path', 'template_parameters', 'prediction_columns',
-           'read_predictions', 'check_columns', 'check_engine', 'load_evaluation', 'parse_literature', 'make_baselines',
-           'summarize', 'save_summary', 'read_summary', 'Note', 'heading', 'note', 'check_params', 'ReportRun',
-           'to_html', 'run', 'adult_inputs', 'adult_report']
+           'read_predictions', 'check_columns', 'check_engine', 'load_evaluation', 'parse_literature',
+           'previous_missing', 'make_baselines', 'summarize', 'summary_markdown', 'save_summary', 'read_summary',
+           'Note', 'heading', 'note', 'section', 'Fold', 'fold', 'show_figure', 'check_params', 'ReportRun', 'to_html',
+           'run', 'adult_inputs', 'adult_report']
 
 # %% ../nbs/06_report.ipynb #83685801
 _PAGE = """<!DOCTYPE html>
@@ -96,7 +97,7 @@ def adult_example(seed:int=0, # seed of the model
 from importlib import resources as _resources
 
 SUMMARY_MIME = "application/vnd.mlcompass.summary+json"
-REPORT_FILES = ("report.ipynb", "report.html", "summary.json")
+REPORT_FILES = ("report.ipynb", "report.html", "summary.json", "summary.md")
 
 class ReportError(ValueError):
     "Bad report input: a missing file or column, an unknown parameter, an output folder in the way."
@@ -119,11 +120,26 @@ def template_path(template:str|Path="error_analysis") -> Path:
     raise ReportError(f"template {str(template)!r} is neither a shipped template ({', '.join(templates())}) nor a notebook path.")
 
 def template_parameters(template:str|Path="error_analysis") -> dict:
-    "The template's parameters: name -> {default, type, help}, read from its `parameters` cell."
-    import papermill as pm
-    found = pm.inspect_notebook(str(template_path(template)))
-    if not found: raise ReportError(f"template {str(template)!r} has no cell tagged 'parameters'.")
-    return {k: {"default": _literal(v["default"]), "type": v["inferred_type_name"], "help": v["help"]} for k, v in found.items()}
+    """The template's parameters: name -> {default, type, help}, read from its `parameters` cell (as papermill reads it, without
+    importing papermill: bad input is answered before the heavy imports)."""
+    import ast
+    path = template_path(template)
+    try: cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise ReportError(f"template {str(template)!r} is not a readable notebook: {_first_line(e)}") from None
+    src = next(("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells
+                if "parameters" in (c.get("metadata", {}).get("tags") or [])), None)
+    if src is None: raise ReportError(f"template {str(template)!r} has no cell tagged 'parameters'.")
+    try: tree = ast.parse(src)
+    except SyntaxError as e: raise ReportError(f"template {str(template)!r}: its parameters cell is not Python: {_first_line(e)}") from None
+    lines, out = src.splitlines(), {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            text = ast.get_source_segment(src, node.value)
+            default = _literal(text)
+            comment = lines[node.lineno - 1].split("#", 1)[1].strip() if "#" in lines[node.lineno - 1][node.value.end_col_offset:] else ""
+            out[node.targets[0].id] = {"default": default, "type": type(default).__name__ if default is not None else "None", "help": comment}
+    return out
 
 def _literal(text):
     import ast
@@ -243,6 +259,19 @@ def _is_file_ref(ref) -> bool:
     p = Path(str(ref))
     return p.exists() or bool(_kind(p)) and not p.is_dir() or p.suffix.lower() in (".csv", ".parquet", ".pq")
 
+def previous_missing(previous, store) -> str|None:
+    "Why a stored previous run cannot be compared ('last' with no store or no runs yet), in one line; None when it can."
+    if previous in (None, "") or _is_file_ref(previous) or str(previous) != "last": return None
+    from mlcompass.store import RunStore, DEFAULT_STORE
+    path = Path(store if store is not None else DEFAULT_STORE)
+    if not path.exists():
+        return (f"previous='last': there is no run store at {str(path)!r}, so there is no previous system to compare with and the "
+                "regression gate is skipped (log a run with --log, from the same working directory or with the same --store).")
+    if len(RunStore(path).runs()) == 0:
+        return (f"previous='last': the run store {str(path)!r} has no runs yet, so there is no previous system to compare with and "
+                "the regression gate is skipped (log this run with --log to have one next time).")
+    return None
+
 def make_baselines(ev, *, metric:str|None=None, # the metric of the numeric baselines
                    human_level:float|None=None, human_level_source:str|None=None, human_labels=None,
                    frame:pd.DataFrame|None=None, # the predictions frame holding human_labels columns
@@ -275,13 +304,12 @@ def make_baselines(ev, *, metric:str|None=None, # the metric of the numeric base
                                    engine=_engine_of(ev))
             out.append(PreviousSystem(prev, name="previous", source=str(previous)))
         else:
-            from mlcompass.store import RunStore
-            s = RunStore(store) if store is not None else RunStore()
-            if str(previous) == "last" and len(s.runs()) == 0:
+            from mlcompass.store import RunStore, DEFAULT_STORE
+            missing = previous_missing(previous, store)
+            if missing:
                 import warnings
-                warnings.warn(f"--previous last: the run store {str(s.path)!r} has no runs yet, so there is no previous system "
-                              "to compare with (log this run with --log to have one next time).")
-            else: out.append(PreviousSystem.from_run(previous, store=s, name="previous"))
+                warnings.warn(missing) # reading a store never creates one
+            else: out.append(PreviousSystem.from_run(previous, store=RunStore(store if store is not None else DEFAULT_STORE), name="previous"))
     return out
 
 # %% ../nbs/06_report.ipynb #71648ebd
@@ -289,7 +317,7 @@ def _records(df:pd.DataFrame, cols:list) -> list:
     return [plain(dict(zip(cols, r))) for r in df[[c for c in cols if c in df.columns]].itertuples(index=False)]
 
 def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=None, discovered=None, fairness=None,
-              milestones=None, gates=None, classes=None, run_id=None, top:int=10) -> dict:
+              milestones=None, gates=None, classes=None, run_id=None, top:int=10, findings=None, previous_missing:str|None=None) -> dict:
     "The headline figures of a report as JSON-ready data."
     import mlcompass
     s = {"title": title, "mlcompass_version": mlcompass.__version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -329,9 +357,40 @@ def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=
         s["milestones"] = {"metric": milestones.metric, "focus": milestones.focus, "gaps": plain(milestones.gaps),
                            "figures": plain(milestones.to_frame()["value"].to_dict())}
     if gates is not None: s["gates"] = gates.to_dict()
+    if findings is not None:
+        f = findings.to_frame()
+        s["findings"] = _records(f, ["question", "finding", "metric", "value", "ci_low", "ci_high", "p_value", "severity", "code"])
+    if previous_missing: s["previous_missing"] = previous_missing
     s["passed"] = True if gates is None else bool(gates.passed)
     if run_id is not None: s["run_id"] = int(run_id)
     return s
+
+def summary_markdown(s:dict) -> str:
+    """A short Markdown summary of a report (`summarize`'s dict): the verdict, the findings, the gate failures; no links, ready
+    for a pull-request comment or `$GITHUB_STEP_SUMMARY`."""
+    title = s.get("title") or "mlcompass report"
+    g = s.get("gates")
+    verdict = ("**Gates passed**" if s.get("passed", True) else "**Gates failed**") if g else "No quality gates given"
+    out = [f"### {title}", "", f"{verdict} · {s.get('n', 0):,} examples ({s.get('task')}) · mlcompass {s.get('mlcompass_version', '')}", ""]
+    if g: out += [f"> {g.get('summary', '')}", ""]
+    if s.get("previous_missing"): out += [f"> ⚠ {s['previous_missing']}", ""]
+    heads = {"good enough": "Is it good enough?", "where it fails": "Where does it fail?", "what next": "What next?"}
+    rows = s.get("findings") or []
+    for q, h in heads.items():
+        mine = [r for r in rows if r.get("question") == q]
+        if not mine: continue
+        out.append(f"**{h}**")
+        out += [f"- {'🔴 ' if r.get('severity') == 'high' else ''}{r['finding']}" for r in mine]
+        out.append("")
+    fails = [r for r in (g or {}).get("results", []) if r.get("status") == "fail"]
+    if fails:
+        out += ["| gate | metric | scope | value | threshold | detail |", "|---|---|---|---|---|---|"]
+        for r in fails[:10]:
+            v = "–" if r.get("value") is None else f"{r['value']:.4g}"
+            out.append(f"| {r['gate']} | {r['metric']} | {str(r['scope']).replace('|', '/')} | {v} | {r['op']} {r['threshold']:g} | {str(r.get('detail', '')).replace('|', '/')} |")
+        if len(fails) > 10: out.append(f"| … | {len(fails) - 10} more | | | | |")
+        out.append("")
+    return "\n".join(out)
 
 class _Summary:
     def __init__(self, data): self.data = data
@@ -364,7 +423,7 @@ class Note:
     def __init__(self, text:str, level:int=0, sub:str|None=None): self.text, self.level, self.sub = str(text), level, sub
     def _repr_html_(self):
         h = f"<h{self.level}>{html.escape(self.text)}</h{self.level}>" if self.level else f"<p>{html.escape(self.text)}</p>"
-        return h + (f'<p class="meta" style="color:#555">{html.escape(self.sub)}</p>' if self.sub else "")
+        return h + (f'<p class="meta" style="opacity:0.75">{html.escape(self.sub)}</p>' if self.sub else "")
     def __repr__(self): return self.text + (f"\n{self.sub}" if self.sub else "")
 
 def heading(title:str, sub:str|None=None) -> Note:
@@ -374,6 +433,30 @@ def heading(title:str, sub:str|None=None) -> Note:
 def note(text:str) -> Note:
     "A paragraph of escaped text."
     return Note(text)
+
+def section(title:str, text:str|None=None) -> Note:
+    "A section heading with its one-line description; a template shows it only when the section has content."
+    return Note(title, 2, text)
+
+class Fold:
+    "A result folded under a one-line summary (`<details>`): the evidence is a click away, the page stays short."
+    def __init__(self, obj, summary:str): self.obj, self.summary = obj, summary
+    def _repr_html_(self):
+        inner = self.obj._repr_html_() if hasattr(self.obj, "_repr_html_") else f"<pre>{html.escape(str(self.obj))}</pre>"
+        return f'<details class="mlcompass-fold"><summary>{html.escape(self.summary)}</summary>{inner}</details>'
+    def __repr__(self): return repr(self.obj)
+
+def fold(obj, summary:str) -> Fold:
+    "`obj` (a result or table) folded under `summary`."
+    return Fold(obj, summary)
+
+def show_figure():
+    "Show the current matplotlib figure here, in the order of the page, and close it."
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    fig = plt.gcf()
+    display(fig)
+    plt.close(fig)
 
 # %% ../nbs/06_report.ipynb #86ab2e63
 _PATHS = ("predictions", "previous", "train", "dev", "gates", "store")
@@ -409,6 +492,8 @@ def check_params(params:dict, template:str|Path="error_analysis",
     for k in _PATHS:
         v = p.get(k)
         if isinstance(v, (str, Path)) and v != "" and (k != "previous" or _is_file_ref(v)): p[k] = str(Path(v).expanduser().resolve())
+    if "store" in known and not p.get("store"): # the default store is the caller's, not one inside the output folder
+        p["store"] = str(Path(known["store"]["default"] or "mlcompass.db").expanduser().resolve())
     if "predictions" in known and not p.get("predictions", known["predictions"]["default"]):
         raise ReportError("no predictions given: pass a CSV or Parquet file (--predictions FILE, or params={'predictions': ...}).")
     get = lambda k: p.get(k, known.get(k, {}).get("default"))
@@ -422,7 +507,9 @@ def check_params(params:dict, template:str|Path="error_analysis",
     for k in ("previous", "train", "dev"):
         v = get(k)
         if v and (k != "previous" or _is_file_ref(v)):
-            check_columns(v, {say("y_true"): get("y_true"), say("y_pred"): get("y_pred")}, what=k)
+            cols = {say("y_true"): get("y_true"), say("y_pred"): get("y_pred")}
+            if get("y_score"): cols[say("y_score")] = get("y_score") # its scores are read too: a missing column fails here, not in the kernel
+            check_columns(v, cols, what=k)
     prev = get("previous")
     if prev and not _is_file_ref(prev) and str(prev) != "last":
         from mlcompass.store import RunStore, StoreError
@@ -443,7 +530,7 @@ class ReportRun:
     "The files of an executed report, its summary, and whether its gates passed."
     def __init__(self, out:Path, summary:dict, seconds:float):
         self.out, self.summary, self.seconds = out, summary, seconds
-        self.notebook, self.html, self.summary_path = (out / f for f in REPORT_FILES)
+        self.notebook, self.html, self.summary_path, self.summary_md = (out / f for f in REPORT_FILES)
     @property
     def passed(self) -> bool: return bool(self.summary.get("passed", True))
     @property
@@ -457,12 +544,53 @@ class ReportRun:
     def __repr__(self): return f"ReportRun({str(self.html)!r}, passed={self.passed})"
 
 def _prepare_out(out:Path, overwrite:bool):
+    "Check the output folder; nothing in it changes until a report has been built in full (see `_building`)."
     if out.exists() and not out.is_dir(): raise ReportError(f"out={str(out)!r} is a file; reports are written into a folder.")
-    if out.exists() and any(out.iterdir()) and not overwrite:
+    if out.exists() and any(p for p in out.iterdir() if p.name != ".mlcompass.lock") and not overwrite:
         raise ReportError(f"out={str(out)!r} already exists and is not empty; choose another folder or pass --overwrite "
-                          "(overwrite=True), which replaces only report.ipynb, report.html and summary.json.")
+                          "(overwrite=True), which replaces only report.ipynb, report.html, summary.json and summary.md.")
+
+def _pid_alive(pid:int) -> bool:
+    import os
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+class _Lock:
+    "An exclusive lock on an output folder: a second report writing to the same folder is refused at once."
+    def __init__(self, out:Path): self.path = out.parent / f".{out.name}.mlcompass-lock"
+    def __enter__(self):
+        import os
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                os.write(fd, str(os.getpid()).encode()); os.close(fd)
+                return self
+            except FileExistsError:
+                try: pid = int(self.path.read_text() or 0)
+                except (OSError, ValueError): pid = 0
+                if pid and _pid_alive(pid):
+                    raise ReportError(f"another report (process {pid}) is writing to out={str(self.path.parent / self.path.name[1:-len('.mlcompass-lock')])!r}; "
+                                      "wait for it or choose another --out.") from None
+                self.path.unlink(missing_ok=True) # left by a killed run
+        raise ReportError(f"could not lock the output folder (lock file {str(self.path)!r}).")
+    def __exit__(self, *exc): self.path.unlink(missing_ok=True)
+
+def _building(out:Path) -> Path:
+    "A fresh folder beside `out` where the report is built; it replaces the report files of `out` only once complete."
+    import tempfile
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+
+def _swap_in(tmp:Path, out:Path):
+    "Move the finished report files into `out` (each an atomic rename on the same file system)."
+    import os
     out.mkdir(parents=True, exist_ok=True)
-    for f in REPORT_FILES: (out / f).unlink(missing_ok=True)
+    for f in REPORT_FILES:
+        if (tmp / f).exists(): os.replace(tmp / f, out / f)
+        else: (out / f).unlink(missing_ok=True) # a stale file of an earlier report would contradict this one
 
 def to_html(notebook, path, *, title:str|None=None) -> Path:
     "An executed notebook as one offline HTML page: code hidden, no network scripts, widgets shown as their static twins."
@@ -479,14 +607,24 @@ def to_html(notebook, path, *, title:str|None=None) -> Path:
     path.write_text(body, encoding="utf-8")
     return path
 
-def _kernel_transport() -> dict:
-    "On POSIX the report's kernel talks over IPC sockets (files readable by this user only), not loopback TCP."
+def _kernel_transport(sockets:Path|None=None) -> dict:
+    """On POSIX the report's kernel talks over IPC sockets (files readable by this user only), not loopback TCP; the socket files
+    and the connection file live in `sockets`, a private folder of this run (never the output folder, never shared)."""
     import os
     if os.name != "posix": return {}
     from jupyter_client.manager import AsyncKernelManager
+    extra = {} if sockets is None else {"ip": str(sockets / "kernel"), "connection_file": str(sockets / "kernel.json")}
     class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kw): super().__init__(**{**kw, "transport": "ipc"})
+        def __init__(self, **kw): super().__init__(**{**kw, "transport": "ipc", **extra})
     return {"kernel_manager_class": IPCKernelManager}
+
+def _kernel_error(e, nb_path) -> str|None:
+    "One line for a failure of the kernel machinery (no such kernel, a kernel that died, a template that is not a notebook)."
+    name = type(e).__name__
+    if name == "NoSuchKernel": return f"no Jupyter kernel named {str(e).split()[-1] if str(e) else ''!r} (--kernel): `jupyter kernelspec list` shows the installed ones."
+    if name in ("DeadKernelError", "CellTimeoutError"): return f"the report's kernel {'died' if name == 'DeadKernelError' else 'timed out'}: {_first_line(e)}"
+    if name in ("NotJSONError", "ValidationError", "JSONDecodeError"): return f"the template is not a readable notebook: {_first_line(e)}"
+    return None
 
 def run(template:str|Path="error_analysis", # a shipped template's name or a notebook path
         params:dict|None=None, # the template's parameters
@@ -499,28 +637,42 @@ def run(template:str|Path="error_analysis", # a shipped template's name or a not
        ) -> ReportRun:
     "Execute a report template with papermill and write report.ipynb, an offline report.html and summary.json into `out`."
     import time, warnings
-    import nbformat, papermill as pm
     t0 = time.perf_counter()
     src = template_path(template)
     params = check_params(dict(params or {}), src, names)
     out = Path(out).expanduser().resolve()
     _prepare_out(out, overwrite)
-    nb_path = out / "report.ipynb"
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(black|kernel_name|Input notebook does not contain).*")
+    import shutil, tempfile
+    import nbformat, papermill as pm # heavy (about 2 s): only once every input has been checked
+    with _Lock(out):
+        tmp, sockets = _building(out), Path(tempfile.mkdtemp(prefix="mlcompass-kernel-"))
         try:
-            pm.execute_notebook(str(src), str(nb_path), parameters=params, progress_bar=progress, cwd=str(out),
-                                kernel_name=kernel_name or "python3", execution_timeout=timeout, report_mode=False,
-                                **_kernel_transport())
-        except pm.PapermillExecutionError as e:
-            raise ReportError(f"the report stopped at cell {e.cell_index}: {e.ename}: {_first_line(e.evalue)} (see {nb_path})") from None
-    nb = nbformat.read(str(nb_path), as_version=4)
-    summary = read_summary(nb)
-    summary["template"], summary["parameters"] = src.stem, plain(params)
-    nb.metadata.setdefault("mlcompass", {})["summary"] = summary
-    nbformat.write(nb, str(nb_path))
-    to_html(nb, out / "report.html", title=summary.get("title") or "mlcompass report")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            nb_path = tmp / "report.ipynb"
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*(black|kernel_name|Input notebook does not contain).*")
+                try:
+                    pm.execute_notebook(str(src), str(nb_path), parameters=params, progress_bar=progress, cwd=str(tmp),
+                                        kernel_name=kernel_name or "python3", execution_timeout=timeout, report_mode=False,
+                                        **_kernel_transport(sockets))
+                except pm.PapermillExecutionError as e:
+                    raise ReportError(f"the report stopped at cell {e.cell_index}: {e.ename}: {_first_line(e.evalue)}"
+                                      + (" (the previous report is kept)" if (out / "report.html").exists() else "")) from None
+                except ReportError: raise
+                except Exception as e:
+                    msg = _kernel_error(e, nb_path)
+                    if msg is None: raise
+                    raise ReportError(msg) from None
+            nb = nbformat.read(str(nb_path), as_version=4)
+            summary = read_summary(nb)
+            summary["template"], summary["parameters"] = src.stem, plain(params)
+            nb.metadata.setdefault("mlcompass", {})["summary"] = summary
+            nbformat.write(nb, str(nb_path))
+            to_html(nb, tmp / "report.html", title=summary.get("title") or "mlcompass report")
+            (tmp / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            (tmp / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+            _swap_in(tmp, out)
+        finally: # success or any failure (an error, Ctrl-C, SIGTERM): no temporary file stays behind
+            shutil.rmtree(tmp, ignore_errors=True); shutil.rmtree(sockets, ignore_errors=True)
     return ReportRun(out, summary, time.perf_counter() - t0)
 
 # %% ../nbs/06_report.ipynb #8fd27f2f
