@@ -142,8 +142,9 @@ def main(argv=None) -> int:
         def _stop(signum, frame): raise KeyboardInterrupt # SIGTERM (a CI job cancelled) cleans up as Ctrl-C does
         signal.signal(signal.SIGTERM, _stop)
         from mlcompass.report import ReportError, _first_line
+        from mlcompass.store import StoreError
         try: return _report(args) if args.command == "report" else _example(args)
-        except (ReportError, FileNotFoundError, OSError) as e:
+        except (ReportError, StoreError, FileNotFoundError, OSError) as e:
             print(f"mlcompass {args.command}: {_first_line(e)}", file=sys.stderr); return 2
         except KeyboardInterrupt:
             print(f"mlcompass {args.command}: interrupted; the previous report, if any, is unchanged", file=sys.stderr); return 2

@@ -12,8 +12,8 @@ import pandas as pd
 from .core import Evaluation, method_of
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'StoreError', 'fingerprint_of', 'fingerprint', 'git_commit',
-           'predictions_in_memory', 'RunStore', 'log_run', 'runs', 'previous_from_run']
+__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'MSG_STORE_CORRUPT', 'MSG_STORE_READ_ONLY', 'StoreError', 'fingerprint_of',
+           'fingerprint', 'git_commit', 'predictions_in_memory', 'RunStore', 'log_run', 'runs', 'previous_from_run']
 
 # %% ../nbs/15_store.ipynb #280088b3
 SCHEMA_VERSION = 2
@@ -35,13 +35,54 @@ _MIGRATIONS = {
 class StoreError(ValueError):
     "The file is not a usable mlcompass store."
 
-def _connect(path:Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+def _writable(path:Path) -> bool:
+    "Whether the store (or, when it does not exist yet, its folder) can be written: SQLite's WAL needs the folder too."
+    folder = path.parent if str(path.parent) else Path(".")
+    return os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+def _connect(path:Path, read_only:bool=False) -> sqlite3.Connection:
+    if read_only: # read-only media: plain read-only first (sees a WAL's committed runs); immutable when SQLite cannot even do that
+        try:
+            con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=60, isolation_level=None)
+            con.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        except sqlite3.OperationalError:
+            con = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True, timeout=60, isolation_level=None)
+    else: con = sqlite3.connect(path, timeout=60, isolation_level=None)
     con.execute("PRAGMA busy_timeout = 60000")
     return con
 
-def _check_or_create(path:Path):
-    "Validate the store at `path` (create it when missing or empty); migrate it to the current schema."
+MSG_STORE_CORRUPT = ("the run store {path} is damaged ({err}): restore it from a backup, or recover what is readable with "
+                     "`sqlite3 {path} .recover | sqlite3 recovered.db` and pass --store recovered.db.")
+MSG_STORE_READ_ONLY = ("the run store {path} cannot be written (a read-only file or folder): copy it to a writable place and pass "
+                       "that --store, or log nothing (no --log); reading runs works as it is.")
+
+class _Faults:
+    "Turn SQLite's faults on a store into one-line StoreErrors naming the path and what to do."
+    def __init__(self, path): self.path = path
+    def __enter__(self): return self
+    def __exit__(self, kind, e, tb):
+        if e is None or isinstance(e, StoreError): return False
+        err = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if isinstance(e, sqlite3.OperationalError) and ("readonly" in err or "read-only" in err or "unable to open" in err):
+            raise StoreError(MSG_STORE_READ_ONLY.format(path=self.path)) from None
+        if isinstance(e, sqlite3.DatabaseError) or type(e).__name__ == "DatabaseError": # pandas wraps SQLite's in its own
+            raise StoreError(MSG_STORE_CORRUPT.format(path=self.path, err=err)) from None
+        return False
+
+def _check_or_create(path:Path, read_only:bool=False):
+    "Validate the store at `path` (create it when missing or empty); migrate it to the current schema (a read-only store: check only)."
+    if read_only:
+        with _Faults(path):
+            con = _connect(path, read_only=True)
+            try:
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if "mlcompass_meta" not in tables: raise StoreError(f"{path} is not an mlcompass run store (its tables: {sorted(tables)}).")
+                version = int(con.execute("SELECT value FROM mlcompass_meta WHERE key='schema_version'").fetchone()[0])
+                if version != SCHEMA_VERSION:
+                    raise StoreError(f"{path} has schema version {version} and is read-only, so it cannot be migrated to {SCHEMA_VERSION}: "
+                                     "copy it to a writable place.")
+            finally: con.close()
+        return
     if path.exists() and path.stat().st_size > 0:
         with open(path, "rb") as f: head = f.read(16)
         if head != b"SQLite format 3\x00":
@@ -123,9 +164,32 @@ class RunStore:
     "An embedded SQLite record of runs; safe for concurrent writers."
     def __init__(self, path=DEFAULT_STORE):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _check_or_create(self.path)
+        try: self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise StoreError(f"the run store's folder {self.path.parent} cannot be created ({e.strerror}): pass another --store.") from None
+        self.read_only = self.path.exists() and not _writable(self.path)
+        if not self.path.exists() and not _writable(self.path): raise StoreError(MSG_STORE_READ_ONLY.format(path=self.path))
+        with _Faults(self.path): _check_or_create(self.path, self.read_only)
         self.predictions_dir = self.path.parent / (self.path.stem + "-predictions")
+        if not self.read_only: self._clean_orphans()
+
+    def _connect(self): return _connect(self.path, self.read_only)
+
+    def _clean_orphans(self, older_than:float=3600.0):
+        """Remove what killed writers left: `.tmp` files whose writing process is gone, and prediction files no run refers to that
+        are older than `older_than` seconds (a live writer inserts its run moments after writing its file)."""
+        import time
+        if not self.predictions_dir.is_dir(): return
+        for tmp in self.predictions_dir.glob("*.tmp"):
+            parts = tmp.name.split(".")
+            pid = int(parts[-2]) if len(parts) >= 3 and parts[-2].isdigit() else 0
+            if not pid or not _alive(pid): tmp.unlink(missing_ok=True)
+        with _Faults(self.path):
+            con = self._connect()
+            try: known = {Path(r[0]).name for r in con.execute("SELECT predictions FROM runs WHERE predictions IS NOT NULL")}
+            finally: con.close()
+        now = time.time()
+        for f in self.predictions_dir.glob("*.parquet"):
+            if f.name not in known and now - f.stat().st_mtime > older_than: f.unlink(missing_ok=True)
 
     def __repr__(self): return f"RunStore({str(self.path)!r})"
 
@@ -133,6 +197,7 @@ class RunStore:
             commit:str|None=None) -> int:
         "Record a run of `ev`; returns its id."
         if not isinstance(name, str) or not name: raise ValueError("name must be a non-empty string.")
+        if self.read_only: raise StoreError(MSG_STORE_READ_ONLY.format(path=self.path))
         params = dict(params or {})
         try: params_json = json.dumps(params, sort_keys=True, default=str)
         except (TypeError, ValueError) as e: raise ValueError(f"params must be JSON-serialisable: {e}") from e
@@ -147,13 +212,14 @@ class RunStore:
         if save_predictions:
             self.predictions_dir.mkdir(exist_ok=True)
             pred_path = self.predictions_dir / f"{uuid.uuid4().hex}.parquet"
-            tmp = pred_path.with_suffix(".tmp")
+            tmp = pred_path.with_suffix(f".{os.getpid()}.tmp") # the writer's pid: a later open removes it only when that process is gone
             ev.write_predictions(tmp) # in memory: `predictions_in_memory`; an engine streams them, in the source's order
             os.replace(tmp, pred_path)
         metrics_json = json.dumps({m: {"value": _num(r["value"]), "ci_low": _num(r["ci_low"]), "ci_high": _num(r["ci_high"])}
                                    for m, r in overall.iterrows()})
         con = _connect(self.path)
         try:
+          with _Faults(self.path):
             con.execute("BEGIN IMMEDIATE")
             cur = con.execute("INSERT INTO runs (name, created, params, task, n, metrics, predictions, git_commit, fingerprint) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -171,9 +237,10 @@ class RunStore:
 
     def runs(self) -> pd.DataFrame:
         "Every run, newest last: id, name, created, git commit, task, n, fingerprint, one column per overall metric."
-        con = _connect(self.path)
-        try: df = pd.read_sql_query("SELECT id, name, created, git_commit, task, n, fingerprint, params, metrics, predictions FROM runs ORDER BY id", con)
-        finally: con.close()
+        with _Faults(self.path):
+            con = self._connect()
+            try: df = pd.read_sql_query("SELECT id, name, created, git_commit, task, n, fingerprint, params, metrics, predictions FROM runs ORDER BY id", con)
+            finally: con.close()
         ms = [json.loads(m) for m in df.pop("metrics")]
         for k in dict.fromkeys(k for m in ms for k in m): df[k] = [m.get(k, {}).get("value") for m in ms]
         df["params"] = [json.loads(p) for p in df["params"]]
@@ -181,7 +248,10 @@ class RunStore:
 
     def get(self, name_or_id) -> dict:
         "One run: the latest with that name, or the run with that id ('last' is the newest run)."
-        con = _connect(self.path)
+        with _Faults(self.path): return self._get(name_or_id)
+
+    def _get(self, name_or_id) -> dict:
+        con = self._connect()
         try:
             con.row_factory = sqlite3.Row
             if name_or_id == "last": row = con.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
@@ -208,6 +278,12 @@ class RunStore:
     def predictions(self, name_or_id) -> pd.DataFrame:
         "The stored predictions of a run."
         return pd.read_parquet(self.predictions_file(name_or_id))
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
 
 def _num(x):
     try: x = float(x)

@@ -115,3 +115,57 @@ def test_run_contents_and_previous_system_from_run(tmp_path):
     assert f.loc[0, "prod_verdict"] == "better"
     auc = mc.compare(new, [mc.PreviousSystem.from_run(rid, store=store)], metric="roc_auc").to_frame()
     assert auc.loc[0, "prod"] == pytest.approx(old.metrics(["roc_auc"], ci=None)["roc_auc"])
+
+
+# -- the store under faults ------------------------------------------------------------------------------------------------
+
+def _small_ev():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    return mc.Evaluation(y, np.where(rng.random(200) < 0.1, 1 - y, y), data={"g": rng.choice(["a", "b"], 200)})
+
+
+def test_a_read_only_store_is_read_and_refuses_writes_in_one_line(tmp_path):
+    import stat
+    path = tmp_path / "ro" / "runs.db"
+    mc.log_run(_small_ev(), name="one", store=path)
+    folder = path.parent
+    for f in folder.rglob("*"): f.chmod(f.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(folder, os.W_OK): pytest.skip("running as a user who can write anywhere (root): read-only media cannot be simulated")
+        s = mc.RunStore(path)
+        assert s.read_only and list(s.runs()["name"]) == ["one"]
+        with pytest.raises(mc.store.StoreError, match="cannot be written"): s.log(_small_ev(), name="two")
+    finally:
+        folder.chmod(stat.S_IRWXU)
+        for f in folder.rglob("*"): f.chmod(stat.S_IRUSR | stat.S_IWUSR | (stat.S_IXUSR if f.is_dir() else 0))
+
+
+def test_a_corrupt_store_gets_one_line_naming_the_path(tmp_path):
+    path = tmp_path / "runs.db"
+    mc.log_run(_small_ev(), name="one", store=path)
+    con = sqlite3.connect(path); con.execute("PRAGMA wal_checkpoint(TRUNCATE)"); con.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for i in range(page * 2, min(len(data), page * 4)): data[i] = 0xA5  # overwrite the pages of the runs table
+    path.write_bytes(bytes(data))
+    with pytest.raises(mc.store.StoreError) as e: mc.RunStore(path).runs()
+    msg = str(e.value)
+    assert str(path) in msg and "damaged" in msg and "\n" not in msg
+
+
+def test_orphans_of_killed_writers_are_cleaned_on_open(tmp_path):
+    path = tmp_path / "runs.db"
+    mc.log_run(_small_ev(), name="one", store=path)
+    preds = tmp_path / "runs-predictions"
+    kept = list(preds.glob("*.parquet"))
+    dead = preds / "abc.999999.tmp"; dead.write_bytes(b"partial")
+    live = preds / f"def.{os.getpid()}.tmp"; live.write_bytes(b"being written")
+    orphan = preds / "0123.parquet"; orphan.write_bytes(b"x")
+    old = time.time() - 7200
+    os.utime(orphan, (old, old))
+    fresh = preds / "4567.parquet"; fresh.write_bytes(b"x")  # a live writer's file, its run not inserted yet
+    mc.RunStore(path)
+    assert not dead.exists() and live.exists() and not orphan.exists() and fresh.exists()
+    assert all(p.exists() for p in kept)
