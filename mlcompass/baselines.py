@@ -16,8 +16,8 @@ from .render import Result, fmt_num, fmt_ci, fmt_p, p_text, mathsafe
 # %% auto #0
 __all__ = ['ALL', 'VERDICT_WORDS', 'ERRORS_ONLY', 'Baseline', 'Literature', 'OpenSource', 'HumanLevel', 'fleiss_kappa',
            'PreviousSystem', 'Trivial', 'trivial_in_memory', 'measure_latency', 'paired_difference', 'joint_cells',
-           'paired_from_cells', 'mcnemar_cells', 'mcnemar_exact', 'compare', 'BaselineComparison', 'ErrorTags',
-           'error_tags']
+           'paired_from_cells', 'mcnemar_cells', 'mcnemar_exact', 'compare', 'paired_in_memory', 'BaselineComparison',
+           'ErrorTags', 'error_tags']
 
 # %% ../nbs/08_baselines.ipynb #200e5ce8
 class Baseline:
@@ -545,18 +545,19 @@ def _reference_row(name, kind, m, value, low, high, b, costs, dataset):
             "comparable": b is None or b.dataset is None or (dataset is not None and b.dataset == dataset),
             "note": getattr(b, "note", None), **{k: costs.get(k) for k in ("latency_ms", "size_mb", "cost_per_prediction")}}
 
-def _paired_groups(ev, bev, by, max_depth, bins, min_support, m, ci, n_boot, seed):
-    "(slice names, paired result) for the whole set and for each slicing of `by`; an engine computes its own in one joint group-by."
-    if hasattr(ev, "paired_groups"): return ev.paired_groups(bev, by, m, max_depth=max_depth, bins=bins, ci=ci, n_boot=n_boot, seed=seed)
+def paired_in_memory(ev, bev, by, m, *, max_depth:int=1, bins=5, min_support:int=1, ci:float=0.95, n_boot:int=200, seed:int=0) -> list:
+    "(slice names, paired result) for the whole set and for each slicing of `by`, over the examples in memory (engines: one joint group-by)."
     groups = [(np.zeros(ev.n, np.intp), [ALL])] + (_slice_ids(ev, by, max_depth, bins, min_support) if by else [])
     return [(names, paired_difference(ev, bev, gid, len(names), m.name, ci=ci, n_boot=n_boot, seed=seed)) for gid, names in groups]
+
+method_of(Evaluation, paired_in_memory, "paired_groups") # engines declare their own (`mlcompass.engines`)
 
 def _add_paired(out, ev, bev, b, m, by, max_depth, bins, min_support, ci, n_boot, seed, alpha):
     "Paired change model − previous per row of `out`, with interval, adjusted p-value and verdict."
     n = len(out)
     diff, lo, hi, p = (np.full(n, np.nan) for _ in range(4))
     index = {s: i for i, s in enumerate(out["slice"])}
-    for names, res in _paired_groups(ev, bev, by, max_depth, bins, min_support, m, ci, n_boot, seed):
+    for names, res in ev.paired_groups(bev, by, m, max_depth=max_depth, bins=bins, min_support=min_support, ci=ci, n_boot=n_boot, seed=seed):
         for g, s in enumerate(names):
             if s in index:
                 i = index[s]; diff[i], lo[i], hi[i], p[i] = res["diff"][g], res["low"][g], res["high"][g], res["p_value"][g]

@@ -960,8 +960,9 @@ def _paired_sums(m, ctx, st, *, ci, n_boot, rng) -> dict:
     lo, hi, sd = percentile_ci(reps, ci)
     return {"diff": diff, "low": lo, "high": hi, "p_value": diff_p(diff, sd)}
 
-def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, ci:float=0.95, n_boot:int=200, seed:int=0) -> list:
-    "(slice names, paired result) for the whole set and each slicing of `by`: mc.compare's paired statistics on an engine."
+def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, min_support:int=1, ci:float=0.95, n_boot:int=200, seed:int=0) -> list:
+    """(slice names, paired result) for the whole set and each slicing of `by`: mc.compare's paired statistics on an engine. Every
+    slice of the joint table is computed; `min_support` is applied by the caller, which keeps the slices of its own table."""
     from mlcompass.baselines import ALL, paired_from_cells
     from mlcompass.metrics import _context
     from mlcompass.slices import slicings, predicates

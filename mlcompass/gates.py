@@ -329,13 +329,12 @@ def _disparity(ev, gates, sensitive, rows, notes):
         rows.append(row)
 
 def _trivial_gain(ev, gates, rows):
-    from mlcompass.baselines import Trivial, _paired_groups, _direction
+    from mlcompass.baselines import Trivial, _direction
     triv = Trivial("mean" if ev.task == "regression" else "majority")
     tev = triv.evaluation(ev)
     for metric, t in gates.thresholds["min_gain_over_trivial"].items():
         m = resolve_metrics(ev, [_metric_name(ev, metric)])[0]
-        res = _paired_groups(ev, tev, [], max_depth=1, bins=5, min_support=1, m=m, ci=gates.ci, n_boot=gates.n_boot,
-                             seed=gates.seed)[0][1] # the whole set, in memory or in the engine
+        res = ev.paired_groups(tev, [], m, ci=gates.ci, n_boot=gates.n_boot, seed=gates.seed)[0][1] # the whole set, in memory or in the engine
         s = _direction(m)
         gain, lo, hi, p = s * float(res["diff"][0]), s * float(res["low"][0]), s * float(res["high"][0]), float(res["p_value"][0])
         rows.append(_row("min gain over trivial", m.name, "overall", gain, ">=", t, judge=gates.judge, lo=min(lo, hi), hi=max(lo, hi), n=ev.n, p=p,

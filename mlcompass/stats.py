@@ -193,17 +193,9 @@ def bh_adjust(p, tests:int|None=None):
     ok = ~np.isnan(p)
     m = int(ok.sum())
     if m == 0: return out
-    if tests is not None and tests > m: # the unreported tests rank last: only the divisor grows
-        pv = p[ok]
-        order = np.argsort(pv)
-        ranked = pv[order] * tests / np.arange(1, m + 1)
-        adj = np.minimum.accumulate(ranked[::-1])[::-1]
-        res = np.empty(m); res[order] = np.minimum(adj, 1.0)
-        out[ok] = res
-        return out
     pv = p[ok]
     order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
+    ranked = pv[order] * max(m, tests or 0) / np.arange(1, m + 1) # unreported tests rank last: only the divisor grows
     adj = np.minimum.accumulate(ranked[::-1])[::-1]
     res = np.empty(m); res[order] = np.minimum(adj, 1.0)
     out[ok] = res
