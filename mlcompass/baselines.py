@@ -690,13 +690,18 @@ class BaselineComparison(Result):
 
 # %% ../nbs/08_baselines.ipynb #2d9e0026
 def _cmp_html(self, max_rows:int=40) -> str:
+    """The decision's table: per slice the model, its gap to the target, the potential gain and rank, and the change against the
+    previous system. Each reference's own figure is folded below (a column per reference is not needed to decide); with neither a
+    target nor a previous system, the references are the comparison and stay in the table."""
     from mlcompass.render import html_table, Cell
     fmt = lambda v: fmt_num(v)
     f = self.frame
     if "rank" in f:
         f = pd.concat([f[f["slice"] == ALL], self.ranked()])
-    header = ["slice", "n", "share", f"model {self.metric.name}" + (f" [{self.ci:.0%} CI]" if self.ci else "")]
-    header += self.baseline_names + [f"gap to {b}" for b in self.baseline_names if b == self.target]
+    inline = not self.target and not self.previous_names
+    model_col = f"model {self.metric.name}" + (f" [{self.ci:.0%} CI]" if self.ci else "")
+    header = ["slice", "n", "share", model_col]
+    header += (self.baseline_names if inline else []) + [f"gap to {b}" for b in self.baseline_names if b == self.target]
     ranked = bool(self.target) and self.frame["potential_gain"].iloc[1:].notna().any() # an overall-only target ranks nothing
     if ranked: header += ["potential gain", "rank"]
     for p in self.previous_names: header += [f"change vs {p}", "verdict"]
@@ -707,7 +712,7 @@ def _cmp_html(self, max_rows:int=40) -> str:
         state = "focus" if r["slice"] in named else "small" if r["too_small"] else ""
         row = [Cell(r["slice"], state=state), fmt_num(int(r["n"])), f"{r['share']:.1%}",
                Cell(fmt_ci(r["model"], r["model_ci_low"], r["model_ci_high"]), state=state)]
-        row += [fmt(r[b]) for b in self.baseline_names]
+        row += [fmt(r[b]) for b in self.baseline_names] if inline else []
         for b in self.baseline_names:
             g = r[f"gap_to_{b}"]
             if b != self.target: continue # only the target's gap: the other references' values are beside the model's
@@ -731,7 +736,13 @@ def _cmp_html(self, max_rows:int=40) -> str:
                  + (f"; red / green: the model worse / better than {' or '.join(([self.target] if self.target else []) + self.previous_names)} "
                     f"with adjusted p < {self.alpha:g}." if self.target or self.previous_names else "."))
     cap = f"{(self.name + ': ') if self.name else ''}model vs baselines on {self.metric.name}"
-    return html_table(header, rows, caption=cap, lead=self.summary(), notes=notes)
+    out = html_table(header, rows, caption=cap, lead=self.summary(), notes=notes)
+    if inline or not self.baseline_names: return out
+    refs = html_table(["slice", "n", model_col] + self.baseline_names,
+                      [[r["slice"], fmt_num(int(r["n"])), fmt_ci(r["model"], r["model_ci_low"], r["model_ci_high"])]
+                       + [fmt(r[b]) for b in self.baseline_names] for _, r in f.head(max_rows).iterrows()],
+                      notes=["–: the reference has no figure for this slice."])
+    return (out + '<details class="mlcompass-fold"><summary>each reference\'s figure per slice</summary>' + refs + "</details>")
 
 def _cmp_plot(self, ax=None, max_slices:int=20, trivial:bool=False):
     """Per slice in rank order, the model with its interval (red where it is below the target by the significance rule) against

@@ -158,13 +158,18 @@ class GateResults(Result):
         from mlcompass.render import html_table, Cell, fmt_num, fmt_ci, fmt_p
         state = {"pass": "pass", "fail": "fail", "skipped": "small"}
         f = self.frame.assign(_o=self.frame["status"].map({"fail": 0, "skipped": 1, "pass": 2})).sort_values("_o", kind="stable")
-        rows = [[Cell(r.status, state=state[r.status]), r.gate, r.metric, r.scope, fmt_ci(r.value, r.ci_low, r.ci_high),
-                 ("≤ " if r.op == "<=" else "≥ ") + fmt_num(r.threshold), r.tested, fmt_num(r.n), fmt_p(r.p_value),
-                 Cell(r.detail, "text-align:left;white-space:normal")] for r in f.itertuples()]
+        # narrow enough for a page: the gate and its metric in one cell, the tested end as the threshold cell's tooltip, and the
+        # p and detail columns only when some gate has one
+        has_p, has_detail = f["p_value"].notna().any(), (f["detail"].astype(str) != "").any()
+        rows = [[Cell(r.status, state=state[r.status]), f"{r.gate} · {r.metric}", r.scope, fmt_ci(r.value, r.ci_low, r.ci_high),
+                 Cell(("≤ " if r.op == "<=" else "≥ ") + fmt_num(r.threshold), title=f"tested: the {r.tested}"), fmt_num(r.n)]
+                + ([fmt_p(r.p_value)] if has_p else []) + ([Cell(r.detail, "text-align:left;white-space:normal")] if has_detail else [])
+                for r in f.itertuples()]
         judge = getattr(self.gates, "judge", "interval")
         notes = [f"Tested figure (judge={judge!r}): {JUDGE[judge]}."] + self.notes
-        return html_table(["status", "gate", "metric", "scope", "value [interval]", "threshold", "tested", "n", "p", "detail"], rows,
-                          caption=f"Quality gates: {self.summary().split(':')[0].lower()}", lead=self.summary(), notes=notes, left=4, first_width=None)
+        header = ["status", "gate", "scope", "value [interval]", "threshold", "n"] + (["p"] if has_p else []) + (["detail"] if has_detail else [])
+        return html_table(header, rows, caption=f"Quality gates: {self.summary().split(':')[0].lower()}", lead=self.summary(),
+                          notes=notes, left=3, first_width=None)
 
     def plot(self, ax=None):
         """Each checked figure against its threshold: the margin of the estimate (bar) and of its interval (whisker), in the

@@ -145,7 +145,7 @@ def test_bad_input_is_answered_within_a_second(work):
 
 
 def test_the_report_page_fits_and_leads_with_the_findings(work):
-    "Chromium at 1280 and 800 px, light and dark: nothing overflows sideways, the findings are above the fold."
+    "Chromium at 1280 and 800 px, light and dark: nothing overflows sideways, the findings are above the fold; printed, nothing is cut."
     pytest.importorskip("playwright")
     from playwright.sync_api import sync_playwright
     page_path = work / "r2" / "report.html"
@@ -170,6 +170,21 @@ def test_the_report_page_fits_and_leads_with_the_findings(work):
                 assert top < 900, (w, scheme, top)
                 pg.screenshot(path=str(ART / f"report-{w}-{scheme}.png"))
                 pg.close()
+        # printed on A4 (794 px at 96 dpi), nothing scrolls: every table must fit its column, and the folded tables print open
+        pg = b.new_page(viewport={"width": 794, "height": 1123})
+        pg.emulate_media(media="print")
+        pg.goto(page_path.as_uri())
+        cut = pg.evaluate("""() => { const d = document.documentElement; const out = [];
+            if (d.scrollWidth > d.clientWidth) out.push('document ' + d.scrollWidth);
+            document.querySelectorAll('table.mlcompass-table').forEach((t, i) => {
+                if (t.scrollWidth > t.parentElement.clientWidth + 1 || t.getBoundingClientRect().right > d.clientWidth + 1)
+                    out.push(i + ': ' + t.rows[0].textContent.slice(0, 40)); });
+            for (const x of document.querySelectorAll('details.mlcompass-fold table'))
+                if (x.getBoundingClientRect().height === 0) out.push('a folded table is hidden in print');
+            return out; }""")
+        assert cut == [], cut
+        pg.pdf(path=str(ART / "report-print.pdf"), format="A4", print_background=True)
+        pg.close()
         b.close()
 
 
