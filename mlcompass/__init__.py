@@ -21,12 +21,13 @@ from .discovery import DiscoveredSlices, discover
 from .store import RunStore, log_run, runs
 from .gates import Gates, GateResults
 from .findings import Findings, findings
+from .tags import TagStore, with_tags
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from .engines import EngineEvaluation, duckdb_connection # engines' own packages load with their data
-from . import datasets, report
+from . import datasets, report, tags
 
 # widgets load ipywidgets: they are imported on first use, so that `import mlcompass` stays light
-_LAZY = {"ErrorTagger": "mlcompass.widgets", "Dashboard": "mlcompass.widgets", "with_tags": "mlcompass.widgets"}
+_LAZY = {"ErrorTagger": "mlcompass.widgets", "Dashboard": "mlcompass.widgets"}
 
 def __getattr__(name):
     import importlib
@@ -34,15 +35,12 @@ def __getattr__(name):
     if name in _LAZY: return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mlcompass' has no attribute {name!r}")
 
-def _ev_widget(self, baselines=(), *, by=None, sensitive=None, metric:str|None=None):
-    "The dashboard: overview, slices, comparison, discovery, classes, fairness and examples (see `mlcompass.widgets`)."
+def _ev_widget(self, baselines=(), *, by=None, sensitive=None, metric:str|None=None, text:str|None=None, image:str|None=None,
+               audio:str|None=None):
+    """The dashboard: findings, slices, heat map, comparison, discovery, classes, fairness and examples, with the `text`, `image`
+    or `audio` column shown with each example (see `mlcompass.widgets`)."""
     from mlcompass.widgets import Dashboard # ipywidgets loads on first use
-    return Dashboard(self, baselines=baselines, by=by, sensitive=sensitive, metric=metric)
-
-def _ev_with_tags(self, store, *, id_column:str|None=None, prefix:str="tag: "):
-    "The evaluation with the tags of an ErrorTagger store as data columns (see `mlcompass.widgets.with_tags`)."
-    from mlcompass.widgets import with_tags
-    return with_tags(self, store, id_column=id_column, prefix=prefix)
+    return Dashboard(self, baselines=baselines, by=by, sensitive=sensitive, metric=metric, text=text, image=image, audio=audio)
 
 method_of(Evaluation, _ev_widget, 'widget')
-method_of(Evaluation, _ev_with_tags, 'with_tags')
+method_of(Evaluation, with_tags)

@@ -730,11 +730,12 @@ def _cmp_html(self, max_rows:int=40) -> str:
         rows.append(row)
     notes = []
     if len(f) > max_rows: notes.append(f"… {len(f) - max_rows} more rows; .to_frame() has them all.")
-    notes.append(f"gap = reference − model in the direction where higher is better ({self.metric.name})"
-                 + (f"; potential gain = max(0, gap to {self.target}) × share, with its interval" if ranked else "")
-                 + (f"; highlighted: the slices to work on first, whose gap to {self.target} has adjusted p < {self.alpha:g}" if named else "")
-                 + (f"; red / green: the model worse / better than {' or '.join(([self.target] if self.target else []) + self.previous_names)} "
-                    f"with adjusted p < {self.alpha:g}." if self.target or self.previous_names else "."))
+    legend = [f"gap = reference − model in the direction where higher is better ({self.metric.name})" if self.target else "",
+              f"potential gain = max(0, gap to {self.target}) × share, with its interval" if ranked else "",
+              f"highlighted: the slices to work on first, whose gap to {self.target} has adjusted p < {self.alpha:g}" if named else "",
+              f"red / green: the model worse / better than {' or '.join(([self.target] if self.target else []) + self.previous_names)} "
+              f"with adjusted p < {self.alpha:g}" if self.target or self.previous_names else ""]
+    if any(legend): notes.append("; ".join(s for s in legend if s) + ".")
     cap = f"{(self.name + ': ') if self.name else ''}model vs baselines on {self.metric.name}"
     out = html_table(header, rows, caption=cap, lead=self.summary(), notes=notes)
     if inline or not self.baseline_names: return out
@@ -768,7 +769,7 @@ def _cmp_plot(self, ax=None, max_slices:int=20, trivial:bool=False):
     for t, s in zip(ax.get_yticklabels(), f["slice"]):
         if s in first: t.set_fontweight("bold")
     ax.set_xlabel(self.metric.name + ("  (→ work first on)" if first else ""))
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 if not first else -0.16), ncol=min(3, len(shown) + 1), fontsize="small", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.75 / (0.38 * len(f) + 1.6) - 0.06), ncol=min(3, len(shown) + 1), fontsize="small", frameon=False)
     return self._drawn(ax)
 
 def _cmp_widget(self):

@@ -162,16 +162,19 @@ class Evaluation:
                  pos_label=None, # the positive class of a binary task
                  task:str|None=None, # 'binary', 'multiclass' or 'regression'; inferred when None
                  name:str|None=None, # a name for the model or run, used in reports
+                 ids=None, # each example's id: a data column (taken out of the data: never a feature) or an array; default: the inputs' pandas index
                 ):
         yt, it = _as_1d(y_true, "y_true")
         yp, ip = _as_1d(y_pred, "y_pred")
         data, idata = _check_data(data)
+        data, ids = _take_ids(ids, data)
         w = None
         if sample_weight is not None: w, iw = _as_1d(sample_weight, "sample_weight")
         score = None if y_score is None else (y_score.to_numpy() if isinstance(y_score, (pd.Series, pd.DataFrame)) else np.asarray(y_score))
         lengths = {"y_true": len(yt), "y_pred": len(yp)}
         if score is not None: lengths["y_score"] = len(score)
         if data is not None: lengths["data"] = len(data)
+        if ids is not None: lengths["ids"] = len(ids)
         if w is not None: lengths["sample_weight"] = len(w)
         if len(set(lengths.values())) > 1:
             raise ValueError(MSG_LENGTHS.format(lengths=", ".join(f"{k}={v}" for k, v in lengths.items())))
@@ -180,8 +183,8 @@ class Evaluation:
         if w is not None: w = _float_weights(w)
         check_summary(summarize_inputs(yt, yp, w)) # the same checks as an engine's summary row (`mlcompass.engines`)
         self.y_true, self.y_pred, self.n, self.name = yt, yp, len(yt), name
-        # the examples' stable ids: the index of the pandas inputs (data first), else 0..n-1
-        self.index = next((i for i in (idata, it, ip) if i is not None), pd.RangeIndex(len(yt)))
+        # the examples' stable ids: `ids`, else the index of the pandas inputs (data first), else 0..n-1
+        self.index = next((i for i in (ids, idata, it, ip) if i is not None), pd.RangeIndex(len(yt)))
         self.data = data if data is not None else pd.DataFrame(index=pd.RangeIndex(len(yt)))
         self.w = w
         self.task = _infer_task(yt, yp, task, labels)
@@ -248,6 +251,19 @@ class Evaluation:
         return f"Evaluation({', '.join(bits)}{', name=' + repr(self.name) if self.name else ''})"
 
 # %% ../nbs/00_core.ipynb #c92b884e
+def _take_ids(ids, data):
+    "(data without the id column, the ids as an index) when `ids` is given; (data, None) otherwise."
+    if ids is None: return data, None
+    if isinstance(ids, str):
+        if data is None or ids not in data.columns:
+            raise ValueError(f"ids={ids!r} names no data column; the data's columns: {[] if data is None else list(map(str, data.columns))[:12]}.")
+        index = pd.Index(data[ids].to_numpy(), name=ids)
+        data = data.drop(columns=[ids])
+    else:
+        index = pd.Index(ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids), name=getattr(ids, "name", None))
+    if not index.is_unique: raise ValueError(f"ids must be unique; {int(index.duplicated().sum())} are repeated, e.g. {index[index.duplicated()][:3].tolist()}.")
+    return data, index
+
 def _check_data(data):
     "Return (DataFrame with RangeIndex, original index) or (None, None)."
     if data is None: return None, None
@@ -415,6 +431,9 @@ def _from_frame(cls, df:pd.DataFrame, *, y_true:str, y_pred:str, y_score=None, f
     for c in score_cols: need("y_score", c)
     score = None if not score_cols else (df[score_cols[0]] if len(score_cols) == 1 else df[score_cols])
     used = {y_true, y_pred, *score_cols} | ({sample_weight} if sample_weight is not None else set())
+    ids = kwargs.get("ids")
+    if isinstance(ids, str) and ids in df.columns: # the id column is never a feature
+        kwargs["ids"], used = df[ids], used | {ids}
     if features is None: features = [c for c in cols if c not in used]
     elif isinstance(features, str): features = [features]
     for f in features: need("features", f)

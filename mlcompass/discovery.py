@@ -14,7 +14,8 @@ from .stats import bh_adjust, kish, check_int, check_level, check_ci, verdict, A
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
 
 # %% auto #0
-__all__ = ['SCORE_EPS', 'slice_score', 'score_upper_bound', 'sliceline_search', 'search_codes', 'DiscoveredSlices', 'discover']
+__all__ = ['SCORE_EPS', 'COHORT', 'slice_score', 'score_upper_bound', 'sliceline_search', 'search_codes', 'DiscoveredSlices',
+           'discover']
 
 # %% ../nbs/13_discovery.ipynb #1f91a60d
 def slice_score(ss, se, n:int, ebar:float, alpha:float):
@@ -238,7 +239,9 @@ class DiscoveredSlices(SliceFrame):
                          fmt_num(r["error"]), fmt_num(r["score"]),
                          Cell(fmt_ci(r[m.name], r.get(m.name + "_ci_low"), r.get(m.name + "_ci_high")), state=r["verdict"]),
                          fmt_p(r["p_value"])])
-        how = {"sliceline": f"SliceLine ({'exact' if self.stats.get('exact', True) else 'budget-limited'} top-{len(self.frame)})",
+        k = self.stats.get("k", len(self.frame))
+        how = {"sliceline": f"SliceLine ({'exact' if self.stats.get('exact', True) else 'budget-limited'} top-{len(self.frame)}"
+                            + (f" of k={k} asked: no other slice scores above zero" if len(self.frame) < k else "") + ")",
                "tree": "error tree leaves"}[self.method]
         notes = [f"Overall {m.name}: {fmt_num(self.overall[m.name])}; average error {fmt_num(self.stats.get('ebar'))}.",
                  f"Worse / better: {m.name} differs from the rest with adjusted p < {ALPHA:g} (p: slice vs rest, Benjamini–Hochberg "
@@ -339,7 +342,7 @@ def discover(ev:Evaluation, method:str="sliceline", *,
             ps.append((feats[j].name, feats[j].predicates[v], feats[j].values[v])); mk &= codes[:, j] == v
         preds.append(ps); masks.append(mk)
     extra = {"error": np.array([s[2] / s[1] for s in res["slices"]]), "score": np.array([s[0] for s in res["slices"]])}
-    stats = dict(res["stats"], ebar=res["ebar"], min_support=min_support, alpha=alpha)
+    stats = dict(res["stats"], ebar=res["ebar"], min_support=min_support, alpha=alpha, k=k)
     if rows.get("groups") is not None: # searched over groups of examples: back to one mask value per example
         masks = [mk[rows["groups"]] for mk in masks]
         return _result(ev, "sliceline", preds, masks, extra, metric, ci, n_boot, seed, small, by_names, stats)
@@ -359,35 +362,83 @@ def _with_columns(self, columns:pd.DataFrame) -> Evaluation:
     view.data = pd.concat([self.data, cols], axis=1)
     return view
 
+COHORT = "cohort: " # the prefix of cohort columns
+
+def _with_cohorts(self, cohorts:dict) -> Evaluation:
+    """The same evaluation with one boolean data column `cohort: <name>` per cohort (name -> a boolean mask over the examples):
+    slices, comparisons, fairness and discovery can then use a saved cohort like any feature. Earlier cohort columns are replaced."""
+    cols = {}
+    for name, mask in cohorts.items():
+        m = np.asarray(mask)
+        if m.dtype != bool or m.shape != (self.n,):
+            raise ValueError(f"cohort {name!r} must be a boolean mask of {self.n} examples, not {m.dtype} of shape {m.shape}.")
+        cols[COHORT + str(name)] = m
+    base = self.drop_cohorts() if any(str(c).startswith(COHORT) for c in self.data.columns) else self
+    return base.with_columns(pd.DataFrame(cols, index=pd.RangeIndex(self.n)))
+
+def _drop_cohorts(self) -> Evaluation:
+    "The same evaluation without its cohort columns."
+    import copy
+    view = copy.copy(self)
+    view.data = self.data[[c for c in self.data.columns if not str(c).startswith(COHORT)]]
+    return view
+
 method_of(Evaluation, _with_columns, 'with_columns')
+method_of(Evaluation, _with_cohorts, 'with_cohorts')
+method_of(Evaluation, _drop_cohorts, 'drop_cohorts')
 
 # %% ../nbs/13_discovery.ipynb #e9a01d5e
-def _tree_matrix(ev, feats):
-    "Numeric columns as they are (NaN kept), categorical ones one-hot; with a description of each column."
+def _tree_matrix(ev, feats, rows=None):
+    "Numeric columns as they are (NaN kept), categorical ones one-hot, for `rows` (default: all); with a description of each column."
     cols, desc = {}, []
+    take = (lambda a: a) if rows is None else (lambda a: a[rows])
     for f in feats:
-        x = ev.data[f.name]
         if f.binned:
-            cols[f"{f.name}"] = x.to_numpy(dtype=float, na_value=np.nan); desc.append(("num", f.name, None))
+            cols[f"{f.name}"] = take(ev.data[f.name].to_numpy(dtype=float, na_value=np.nan)); desc.append(("num", f.name, None))
         else:
-            for v, pred in zip(f.values, f.predicates):
-                cols[f"{f.name}={v}"] = (f.codes == f.values.index(v)).astype(float); desc.append(("cat", f.name, (v, pred)))
+            codes = take(f.codes)
+            for j, (v, pred) in enumerate(zip(f.values, f.predicates)):
+                cols[f"{f.name}={v}"] = (codes == j).astype(float); desc.append(("cat", f.name, (v, pred)))
     return pd.DataFrame(cols), desc
+
+def _distinct_rows(ev, feats, e):
+    """(first row of each distinct (features, error) combination, the group of every row, the group sizes). A tree fitted on the
+    distinct rows weighted by their counts is the tree fitted on every row: same impurities at every candidate split."""
+    key = np.zeros(ev.n, np.int64)
+    for a in [f.codes if not f.binned else ev.data[f.name].to_numpy() for f in feats] + [e]:
+        codes, uniq = pd.factorize(a, use_na_sentinel=False) # NaN is one value of its own
+        key = pd.factorize(key * len(uniq) + codes)[0].astype(np.int64) # kept compact: no overflow however many features
+    first = np.empty(int(key.max()) + 1, np.int64)
+    first[key[::-1]] = np.arange(ev.n - 1, -1, -1) # written last to first: each group keeps its first row
+    return first, key, np.bincount(key)
 
 def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, small, by_names):
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-    X, desc = _tree_matrix(ev, feats)
     cls = bool(np.isin(e, (0.0, 1.0)).all())
-    tree = (DecisionTreeClassifier if cls else DecisionTreeRegressor)(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=seed)
-    tree.fit(X.to_numpy(), e, sample_weight=ev.w)
+    Tree = DecisionTreeClassifier if cls else DecisionTreeRegressor
+    if ev.w is None: # fitted on the distinct rows with their counts as weights: the same tree, in a fraction of the time
+        first, group, count = _distinct_rows(ev, feats, e)
+        X, desc = _tree_matrix(ev, feats, first)
+        # a leaf of at least min_leaf examples: its weight (a count) at least min_leaf - 0.5, safe from rounding
+        tree = Tree(max_depth=max_depth, min_weight_fraction_leaf=(min_leaf - 0.5) / ev.n, random_state=seed)
+        tree.fit(X.to_numpy(), e[first], sample_weight=count.astype(float))
+        leaf_of = tree.apply(X.to_numpy())[group]
+    else: # weighted examples: min_samples_leaf counts examples, not weights, so every row goes in
+        X, desc = _tree_matrix(ev, feats)
+        tree = Tree(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=seed)
+        tree.fit(X.to_numpy(), e, sample_weight=ev.w)
+        leaf_of = tree.apply(X.to_numpy())
     t = tree.tree_
     paths, splits = {}, {} # leaf -> its predicates; split node -> the readable test of its left (True) branch
+    Xn = X.to_numpy()
+    through = tree.decision_path(Xn).tocsc() # rows x nodes: which rows pass through each node
+    def nan_reaches(node): return bool(np.isnan(Xn[through[:, node].nonzero()[0], t.feature[node]]).any())
     def walk(node, path):
         if t.children_left[node] == -1: paths[node] = path; return
         kind, name, info = desc[t.feature[node]]
         thr = t.threshold[node]
         left_missing = bool(t.missing_go_to_left[node]) if hasattr(t, "missing_go_to_left") else True
-        has_nan = kind == "num" and np.isnan(X.iloc[:, t.feature[node]].to_numpy()).any()
+        has_nan = kind == "num" and nan_reaches(node) # "or missing" only where missing values do go
         if kind == "num":
             q = name if str(name).isidentifier() else f"`{name}`"
             lp, rp = f"{q} <= {thr:.4g}", f"{q} > {thr:.4g}"
@@ -398,7 +449,6 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
         splits[node] = lp
         walk(t.children_left[node], path + [(name, lp, pd.NA)]); walk(t.children_right[node], path + [(name, rp, pd.NA)])
     walk(0, [])
-    leaf_of = tree.apply(X.to_numpy())
     leaves = sorted(paths, key=lambda nd: -t.value[nd].ravel()[-1] if cls else -t.value[nd].ravel()[0])
     masks = [leaf_of == nd for nd in leaves]
     err = np.array([np.average(e[mk], weights=None if ev.w is None else ev.w[mk]) for mk in masks])

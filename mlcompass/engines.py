@@ -719,16 +719,13 @@ def examples(self, n:int=20, # how many examples to fetch
     return e._collect(e.lf.filter(cond).select(*cols).head(int(n)))
 
 def to_evaluation(self, n:int=1000, *, slice:str|None=None, sf=None, errors_only:bool=False, id_column:str|None=None) -> Evaluation:
-    "An in-memory Evaluation of the first `n` examples (of a slice, errors only), indexed by `id_column` when given."
+    "An in-memory Evaluation of the first `n` examples (of a slice, errors only), whose ids are `id_column` when given (not a feature)."
     e = self.engine
     df = self.examples(n, slice=slice, sf=sf, errors_only=errors_only, columns=[id_column] if id_column is not None else [])
-    features = list(e.features)
-    if id_column is not None:
-        df.index = pd.Index(df[id_column])
-        if id_column not in features: features.append(id_column)
     ys = e.score_cols[0] if len(e.score_cols) == 1 else (e.score_cols or None)
+    ids = None if id_column is None else pd.Index(df[id_column].to_numpy(), name=id_column)
     return Evaluation.from_frame(df, y_true=e.y_true, y_pred=e.y_pred, y_score=ys, sample_weight=e.weight,
-                                 features=features, name=self.name, **_same_labels(self))
+                                 features=list(e.features), name=self.name, ids=ids, **_same_labels(self))
 
 def _same_labels(ev) -> dict:
     "The task, labels and positive class of `ev`, for another evaluation of the same examples."
@@ -1064,7 +1061,7 @@ def _unsupported(name):
     f.__name__, f.__qualname__ = name, f"EngineEvaluation.{name}"
     setattr(EngineEvaluation, name, f)
 
-for _m in ("curves", "thresholds", "choose_threshold", "for_class", "with_columns", "with_tags"): _unsupported(_m)
+for _m in ("curves", "thresholds", "choose_threshold", "for_class", "with_columns", "with_cohorts", "drop_cohorts", "with_tags"): _unsupported(_m)
 
 # %% ../nbs/16_engines.ipynb #349cc507
 def engine_evaluation(df, *, y_true:str, y_pred:str, y_score=None, features=None, sample_weight=None,

@@ -370,7 +370,7 @@ def _fair_html(self) -> str:
     cap = f"Fairness by {', '.join(self.sensitive)}" + (f" within {', '.join(self.control)}" if self.control else "")
     ci = f" [{self.ci:.0%} CI]" if self.ci else ""
     notes = [f"Difference: highest − lowest rate among the groups whose rate rests on at least {self.small} examples (fairlearn's "
-             f"between_groups, judged groups only), with a bootstrap interval corrected for the bootstrap's bias; red: the groups' rates differ with adjusted p < {self.alpha:g} "
+             f"between_groups, judged groups only), with a bootstrap interval corrected for the bootstrap's bias (a highest − lowest difference is above 0 by construction, so its interval says how large, not whether: that is the p column); red: the groups' rates differ with adjusted p < {self.alpha:g} "
              "(chi-square test of equal rates, Benjamini–Hochberg over the table). Ratio: lowest / highest rate (hover: the groups). "
              "A rate that divides by zero (a group with no positives) is undefined (NaN) here, where fairlearn reports 0."]
     top = html_table(["disparity", *(["within"] if self.control else []), "difference" + ci, "set by", "ratio" + ci, "p", "groups judged", "note"],
@@ -387,12 +387,18 @@ def _fair_html(self) -> str:
     return (top + groups + '<details class="mlcompass-more"><summary>every attribute and intersection</summary>'
             + self.slices._repr_html_() + "</details>")
 
-def _fair_plot(self, ax=None, metric:str|None=None):
-    "Each finest group's figure with its interval, the overall figure, and the four-fifths band for selection rates."
+def _fair_plot(self, ax=None, metric:str|None=None, max_groups:int=30):
+    """Each finest group's figure with its interval, the overall figure, and the four-fifths band for selection rates. With more
+    than `max_groups` groups, the lowest and highest halves of them (by the figure) are drawn, in table order."""
     metric = metric or self.metric_names[0]
     if metric not in self.metric_names: raise ValueError(f"metric={metric!r} is not in this report; it has {self.metric_names}.")
     f = self.slices.to_frame()
-    f = f[f["depth"] == len(self.sensitive) + len(self.control)].iloc[::-1]
+    f = f[f["depth"] == len(self.sensitive) + len(self.control)]
+    total = len(f)
+    if total > max_groups:
+        ranked = f[metric].rank(method="first", na_option="keep")
+        f = f[(ranked <= max_groups // 2) | (ranked > ranked.max() - (max_groups - max_groups // 2))]
+    f = f.iloc[::-1]
     ax = self._axes(ax, (7, 0.35 * len(f) + 1.4))
     y = np.arange(len(f))
     colors = np.where(f["too_small"], "#aaaaaa", "#1f4e79")
@@ -408,7 +414,9 @@ def _fair_plot(self, ax=None, metric:str|None=None):
     if metric == "selection_rate":
         top = np.nanmax(np.where(f["too_small"].to_numpy(bool), np.nan, f[metric].to_numpy(float))) # the highest judged group
         ax.axvspan(self.four_fifths * top, top, color="#2e7d32", alpha=0.12, label=f"within {self.four_fifths:.0%} of the highest")
-    ax.set_yticks(y, [mathsafe(s) for s in f["slice"]]); ax.set_xlabel(metric); ax.legend(fontsize="small")
+    ax.set_yticks(y, [mathsafe(s) for s in f["slice"]])
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.35 * len(f) + 1.4) - 0.12), ncol=4, frameon=False) # below: off the data
+    ax.set_xlabel(metric + (f"  (the {len(f)} lowest and highest of {total} groups)" if len(f) < total else ""))
     return self._drawn(ax)
 
 def _fair_widget(self):

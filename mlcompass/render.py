@@ -56,10 +56,11 @@ DARK_CSS = "<style>" + "".join(", ".join(_DARK.format(sel=s) for s in sels) + "{
 )) + "</style>"
 
 class Cell:
-    "A table cell: text (escaped on output) with an optional state (`STATES`), inline style and tooltip."
-    def __init__(self, text, style:str="", title:str="", state:str=""):
+    """A table cell: text (escaped on output) with an optional state (`STATES`), inline style and tooltip; or `markup`, HTML
+    the caller built and escaped (an image, an audio player), shown as it is."""
+    def __init__(self, text, style:str="", title:str="", state:str="", markup:str|None=None):
         if state not in STATES and state: raise ValueError(f"state={state!r} is not one of {list(STATES)}.")
-        self.text, self.style, self.title, self.state = str(text), style, title, state
+        self.text, self.style, self.title, self.state, self.markup = str(text), style, title, state, markup
 
 _TABLE = "border-collapse:collapse;font-size:0.9em;font-variant-numeric:tabular-nums"
 _TH = "text-align:left;padding:2px 8px;border-bottom:1px solid #888"
@@ -90,7 +91,7 @@ def html_table(header:list, # column titles
             base = (_TD_LEFT + (f";min-width:{first_width}" if j == 0 and first_width else "")) if j < left else _TD
             title = f' title="{esc(c.title)}"' if c.title else ""
             cls = f' class="mc-{c.state}"' if c.state else ""
-            out.append(f'<td{cls} style="{base};{STATES.get(c.state, "")};{c.style}"{title}>{esc(c.text)}</td>')
+            out.append(f'<td{cls} style="{base};{STATES.get(c.state, "")};{c.style}"{title}>{c.markup if c.markup is not None else esc(c.text)}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
     for line in notes or []: out.append(f'<p class="mc-note" style="margin:2px 0;font-size:0.85em;opacity:0.75;max-width:800px">{esc(line)}</p>')

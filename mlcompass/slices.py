@@ -451,9 +451,13 @@ def _slice_html(self, max_rows:int=40) -> str:
 method_of(SliceFrame, _slice_html, '_repr_html_')
 
 # %% ../nbs/04_slices.ipynb #0524383e
-def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_small:bool=True):
-    """Dot-and-whisker chart of `metric` per slice with its interval, worst first, against the overall figure; for the tested
-    metric, coloured by the significance rule (red worse, green better than the rest, grey too small)."""
+def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_small:bool=True, kind:str="dots"):
+    """kind='dots': `metric` per slice with its interval, worst first, against the overall figure; for the tested metric, coloured
+    by the significance rule (red worse, green better than the rest, grey too small). kind='heatmap': the cells of two features
+    (slices of depth 2 over exactly two `by` columns), coloured by `metric` around the overall figure, each with its n; cells
+    too small to judge are grey, and cells worse or better by the rule are outlined."""
+    if kind == "heatmap": return _slice_heatmap(self, ax, metric)
+    if kind != "dots": raise ValueError(f"kind={kind!r} must be 'dots' or 'heatmap'.")
     m = self._metric(metric)
     f = self.worst(max_slices, m.name, include_small=include_small).frame.iloc[::-1]
     ax = self._axes(ax, (7, 0.3 * len(f) + 1.2))
@@ -476,7 +480,89 @@ def _slice_plot(self, ax=None, metric:str|None=None, max_slices:int=25, include_
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55 / (0.3 * len(f) + 1.2) - 0.1), ncol=4, fontsize="small", frameon=False)
     return self._drawn(ax)
 
+def _heat_grid(self, metric):
+    "The cells of a two-feature heat map: values, counts, too-small flags and verdicts on a rows x columns grid, and its colour scale."
+    m = self._metric(metric)
+    if len(self.by) != 2 or not (self.frame["depth"] == 2).any():
+        raise ValueError(f"a heat map needs slices over exactly two features with max_depth=2; these are by {self.by}.")
+    a, b = self.by
+    f = self.frame[self.frame["depth"] == 2]
+    one = self.frame[self.frame["depth"] == 1] # the features' own order (values, bins), then any value seen only in pairs
+    rows = list(dict.fromkeys(list(one[a].dropna()) + list(f[a])))
+    cols = list(dict.fromkeys(list(one[b].dropna()) + list(f[b])))
+    grid = f.set_index([a, b])
+    at = lambda col, default: np.array([[grid[col].get((r, c), default) for c in cols] for r in rows], dtype=object)
+    vals = at(m.name, np.nan).astype(float)
+    small = at("too_small", True).astype(bool)
+    verdict = at("verdict", "") if "verdict" in grid and m.name == self.tested_metric else np.full(vals.shape, "", object)
+    shown = np.where(small, np.nan, vals)
+    overall = self.overall[m.name]
+    spread = np.nanmax(np.abs(shown - overall)) if np.isfinite(shown).any() else 1.0
+    return dict(m=m, a=a, b=b, rows=rows, cols=cols, vals=vals, n=at("n", 0).astype(float), present=at("slice", None) != None,
+                small=small, verdict=verdict, shown=shown, overall=overall, spread=spread if spread > 0 else 1.0,
+                cmap="RdYlGn" if m.higher_is_better else "RdYlGn_r") # red where the model does worse
+
+def _slice_heatmap(self, ax, metric):
+    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.patches import Rectangle
+    g = _heat_grid(self, metric)
+    m, a, b, rows, cols, vals, small, overall, spread = (g[k] for k in ("m", "a", "b", "rows", "cols", "vals", "small", "overall", "spread"))
+    ax = self._axes(ax, (min(1.6 + 1.1 * len(cols), 12), 1.0 + 0.55 * len(rows)))
+    shown = g["shown"]
+    im = ax.imshow(shown, cmap=g["cmap"], norm=TwoSlopeNorm(overall, overall - spread, overall + spread), aspect="auto")
+    ax.imshow(np.where(small, 1.0, np.nan), cmap="Greys", vmin=0, vmax=4, aspect="auto") # too small: grey, not a colour
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            if not g["present"][i, j]: continue
+            ax.text(j, i, ("–" if np.isnan(vals[i, j]) else f"{vals[i, j]:.3g}") + f"\nn={int(g['n'][i, j]):,}", ha="center", va="center", fontsize="small",
+                    color="#555" if small[i, j] else "black", style="italic" if small[i, j] else "normal")
+            v = g["verdict"][i, j]
+            if v in ("worse", "better"):
+                ax.add_patch(Rectangle((j - 0.48, i - 0.48), 0.96, 0.96, fill=False, lw=2, ec="#7f0000" if v == "worse" else "#1b5e20"))
+    ax.set_xticks(range(len(cols)), [mathsafe(c) for c in map(str, cols)], rotation=30 if len(cols) > 4 else 0, ha="right" if len(cols) > 4 else "center")
+    ax.set_yticks(range(len(rows)), [mathsafe(r) for r in map(str, rows)])
+    ax.set_xlabel(mathsafe(b)); ax.set_ylabel(mathsafe(a))
+    ax.figure.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label(f"{m.name} (overall {overall:.3g}; grey: under {self.small} examples)")
+    return self._drawn(ax)
+
+def _slice_heatmap_html(self, metric:str|None=None) -> str:
+    """The heat map of `plot(kind='heatmap')` as a static HTML table (same cells, colours and outlines): crisp at any size, quick
+    to redraw, readable in light and dark themes."""
+    import html as _html
+    from matplotlib import colormaps
+    from matplotlib.colors import TwoSlopeNorm, to_hex
+    g = _heat_grid(self, metric)
+    norm, cmap = TwoSlopeNorm(g["overall"], g["overall"] - g["spread"], g["overall"] + g["spread"]), colormaps[g["cmap"]]
+    esc = _html.escape
+    th = "padding:2px 6px;font-weight:600;text-align:right;white-space:nowrap"
+    out = [f'<div class="mlcompass"><p style="margin:4px 0;font-weight:bold">{esc(g["m"].name)} by {esc(str(g["a"]))} (rows) and '
+           f'{esc(str(g["b"]))} (columns)</p><div style="overflow-x:auto;max-width:100%"><table class="mlcompass-heatmap" '
+           f'style="border-collapse:separate;border-spacing:2px;font-size:0.85em;font-variant-numeric:tabular-nums"><thead><tr><th></th>']
+    out += [f'<th style="{th};text-align:center">{esc(str(c))}</th>' for c in g["cols"]]
+    out.append("</tr></thead><tbody>")
+    for i, r in enumerate(g["rows"]):
+        out.append(f'<tr><th style="{th}">{esc(str(r))}</th>')
+        for j in range(len(g["cols"])):
+            if not g["present"][i, j]: out.append("<td></td>"); continue
+            v, n, small, verdict = g["vals"][i, j], int(g["n"][i, j]), g["small"][i, j], g["verdict"][i, j]
+            if small: style, cls = "background:#9e9e9e33;color:inherit;font-style:italic", "mc-small"
+            else:
+                rgba = cmap(norm(v)); light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
+                style, cls = f"background:{to_hex(rgba)};color:{'#111' if light else '#fff'} !important", "" # theme colours stay off coloured cells
+            if verdict in ("worse", "better") and not small: style += f";outline:2px solid {'#7f0000' if verdict == 'worse' else '#1b5e20'};outline-offset:-2px"
+            label = "–" if np.isnan(v) else f"{v:.3f}"
+            tip = f"{g['a']} = {r}, {g['b']} = {g['cols'][j]}: {g['m'].name} {label}, n = {n:,}" + (" (too small to judge)" if small else f" ({verdict})" if verdict else "")
+            out.append(f'<td class="{cls}" data-verdict="{esc(verdict or "")}" title="{esc(tip)}" style="{style};padding:3px 8px;text-align:center;border-radius:3px;min-width:4em">'
+                       f'{esc(label)}<br><span style="font-size:0.8em;opacity:0.85">n={n:,}</span></td>')
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    out.append(f'<p class="mc-note" style="margin:2px 0;font-size:0.85em;opacity:0.75">Colour: {esc(g["m"].name)} against the overall '
+               f'{g["overall"]:.3g} (red: worse); outlined: worse or better than the rest by the significance rule; grey: under '
+               f'{self.small} examples, not judged.</p></div>')
+    return "".join(out)
+
 method_of(SliceFrame, _slice_plot, 'plot')
+method_of(SliceFrame, _slice_heatmap_html, 'heatmap_html')
 
 # %% ../nbs/04_slices.ipynb #6ee10b63
 def _slice_widget(self):

@@ -11,10 +11,12 @@ import pandas as pd
 import ipywidgets as W
 from .core import Evaluation
 from .render import html_table, Cell
+from .tags import TagStore, example_ids, UNTAGGED
 
 # %% auto #0
-__all__ = ['TABS', 'WIDGET_VIEW', 'ENGINE_EXAMPLES', 'ENGINE_TAGGER_EXAMPLES', 'UNTAGGED', 'Dashboard', 'slice_mask',
-           'static_notebook', 'read_store', 'ErrorTagger', 'with_tags']
+__all__ = ['TWIN_CLASS', 'HIDE_TWINS', 'LIVE_NOTE', 'TABS', 'OPENERS', 'PAGE_SIZES', 'DASH_CSS', 'WIDGET_VIEW', 'ENGINE_EXAMPLES',
+           'ENGINE_TAGGER_EXAMPLES', 'StaticTwin', 'chart_html', 'media_html', 'fold_html', 'Dashboard', 'fmt_value',
+           'slice_mask', 'static_notebook', 'ErrorTagger']
 
 # %% ../nbs/14_widgets.ipynb #8af49f62
 def _error_html(e:Exception) -> str:
@@ -22,7 +24,7 @@ def _error_html(e:Exception) -> str:
             f'{html.escape(type(e).__name__)}: {html.escape(str(e))}</div>')
 
 def _code_html(code:str) -> str:
-    return f'<pre style="font-size:0.8em;color:#555;margin:4px 0">{html.escape(code)}</pre>'
+    return f'<pre class="mlcompass-code" style="font-size:0.8em;color:inherit;opacity:0.65;margin:4px 0;white-space:pre-wrap">{html.escape(code)}</pre>'
 
 def _safely(view:W.HTML, fn, code:str=""):
     "Run fn() -> html into `view`; on error show the message in the view (and keep it for tests)."
@@ -32,78 +34,226 @@ def _safely(view:W.HTML, fn, code:str=""):
     except Exception as e: # shown to the user instead of vanishing in the front-end's log
         view.value, view.error = _error_html(e), e
 
+TWIN_CLASS = "mlcompass-twin"
+HIDE_TWINS = f"<style>.{TWIN_CLASS} {{display: none}}</style>" # inside a live view: the static twins beside it are not shown twice
+LIVE_NOTE = ('<p class="mlcompass-live-note" style="opacity:0.7;font-size:0.9em;margin:2px 0">{what}: interactive in a running '
+             'notebook. Below, as it was last shown.</p>')
+
+class StaticTwin:
+    """For a widget: displayed, it shows the live view and, beside it, a static HTML twin of its state under a display id;
+    `update_twin()` (called on every change) replaces the twin, so a saved notebook, its nbconvert HTML and GitHub's preview show
+    what the user last saw. The live view carries a style that hides the twins while widgets run."""
+    twin_what = "A widget"
+    def twin_html(self) -> str: raise NotImplementedError
+
+    def _twin(self) -> dict: return {"text/html": f'<div class="{TWIN_CLASS}">{self.twin_html()}</div>'}
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        import uuid
+        live = super()._repr_mimebundle_() # the widget view (and text/plain)
+        live["text/html"] = LIVE_NOTE.format(what=html.escape(self.twin_what))
+        display(live, raw=True)
+        self.__dict__.setdefault("_twin_id", uuid.uuid4().hex)
+        display(self._twin(), raw=True, display_id=self._twin_id)
+
+    def update_twin(self):
+        "Replace the static twin of every place this widget is shown (nothing when it was not shown)."
+        if getattr(self, "_twin_id", None) is None: return
+        from IPython.display import update_display
+        update_display(self._twin(), raw=True, display_id=self._twin_id)
+
+    def _repr_mimebundle_(self, **kwargs): # where display goes around _ipython_display_: the view and its twin in one output
+        data = super()._repr_mimebundle_(**kwargs)
+        data["text/html"] = self.twin_html()
+        return data
+
 def _frame_html(df:pd.DataFrame, caption:str, max_rows:int=20) -> str:
-    rows = [[str(v) if not (isinstance(v, float) and np.isnan(v)) else "–" for v in r] for r in df.head(max_rows).itertuples(index=False)]
+    rows = [[fmt_value(v) for v in r] for r in df.head(max_rows).itertuples(index=False)]
     notes = [f"… {len(df) - max_rows:,} more rows"] if len(df) > max_rows else []
     return html_table([str(c) for c in df.columns], rows, caption=caption, notes=notes)
 
 # %% ../nbs/14_widgets.ipynb #87928863
-TABS = ("Overview", "Slices", "Compare", "Discover", "Classes", "Fairness", "Examples")
+TABS = ("Overview", "Slices", "Heat map", "Compare", "Discover", "Classes", "Fairness", "Examples")
+OPENERS = ("Slices", "Heat map", "Compare", "Discover", "Fairness") # the tabs whose slices open their examples
+PAGE_SIZES = (10, 25, 50, 100)
 
-class Dashboard(W.VBox):
-    "Tabs over one evaluation: every view is computed through the public API; a static HTML twin renders anywhere."
-    def __init__(self, ev:Evaluation, *, baselines=(), by=None, sensitive=None, metric:str|None=None):
+DASH_CSS = """<style>
+.mlcompass-dash table.mlcompass-table { border: none !important; }
+.mlcompass-dash table.mlcompass-table td, .mlcompass-dash table.mlcompass-table th {
+    border: none !important; border-bottom: 1px solid var(--jp-border-color2, #8884) !important; color: var(--jp-ui-font-color1, inherit); }
+.mlcompass-dash img.mlcompass-chart { max-width: 100%; height: auto; background: #fff; border-radius: 4px; padding: 2px; }
+.mlcompass-dash details > summary { cursor: pointer; opacity: 0.8; margin: 4px 0; }
+.mlcompass-dash .widget-html-content { line-height: 1.45; } /* ipywidgets sets a control's height as the line height */
+.mlcompass-dash .widget-html-content p { margin: 3px 0; }
+.mlcompass-dash .mc-wrong { color: var(--jp-error-color1, #c62828); font-weight: 600; }
+</style>"""
+
+def chart_html(result, alt:str, **plot_kw) -> str:
+    "`result.plot(**plot_kw)` as an embedded PNG: it shows live, in a saved notebook and offline alike."
+    import io, base64
+    import matplotlib.pyplot as plt
+    result.plot(**plot_kw)
+    fig = result.figure_
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    return (f'<img class="mlcompass-chart" alt="{html.escape(alt)}" style="max-width:100%;height:auto" '
+            f'src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">')
+
+def media_html(value, kind:str, width:int=160) -> str:
+    """An example's image or audio as self-contained HTML (a data URI: it shows offline and in a saved notebook). Images: a path,
+    an array (H x W or H x W x 3, 0-255) or an http(s) URL; audio: a path. Anything else: its text, escaped."""
+    import base64, io, mimetypes
+    if value is None or (isinstance(value, float) and np.isnan(value)): return "–"
+    if kind == "image":
+        if isinstance(value, np.ndarray):
+            from PIL import Image
+            buf = io.BytesIO(); Image.fromarray(np.asarray(value, dtype=np.uint8)).save(buf, format="png")
+            src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+        elif isinstance(value, str) and value.startswith(("http://", "https://")): src = html.escape(value)
+        elif isinstance(value, (str, os.PathLike)) and Path(value).is_file():
+            mime = mimetypes.guess_type(str(value))[0] or "image/png"
+            src = f"data:{mime};base64," + base64.b64encode(Path(value).read_bytes()).decode()
+        else: return html.escape(str(value))
+        return f'<img src="{src}" style="max-width:{width}px;max-height:{width}px" alt="">'
+    if kind == "audio" and isinstance(value, (str, os.PathLike)) and Path(value).is_file():
+        mime = mimetypes.guess_type(str(value))[0] or "audio/wav"
+        return f'<audio controls preload="none" src="data:{mime};base64,{base64.b64encode(Path(value).read_bytes()).decode()}"></audio>'
+    return html.escape(str(value))
+
+def fold_html(inner:str, summary:str, open:bool=False) -> str:
+    return f'<details{" open" if open else ""}><summary>{html.escape(summary)}</summary>{inner}</details>'
+
+class Dashboard(StaticTwin, W.VBox):
+    """Tabs over one evaluation, each led by its chart: every view is computed through the public API (its code shown beneath),
+    any slice opens its examples, and a static twin of the last state renders anywhere."""
+    twin_what = "The mlcompass dashboard"
+    def __init__(self, ev:Evaluation, *, baselines=(), by=None, sensitive=None, metric:str|None=None, text:str|None=None,
+                 image:str|None=None, audio:str|None=None):
         from mlcompass.metrics import available_metrics, default_metrics
-        self.ev, self.baselines = ev, list(baselines)
-        cols = list(ev.data.columns)
+        self.ev, self.baselines, self.cohorts = ev, list(baselines), {}
+        self.media = {k: c for k, c in (("text", text), ("image", image), ("audio", audio)) if c is not None} # shown with each example
+        for k, c in self.media.items():
+            if c not in ev.data.columns: raise ValueError(f"{k}={c!r} is not a column of the evaluation's data; its columns: {list(map(str, ev.data.columns))[:12]}.")
+        cols = self._columns()
         by = [by] if isinstance(by, str) else list(by or cols[:2])
         self.metric_names = available_metrics(ev)
         metric = metric or default_metrics(ev)[0]
         self.views = {t: W.HTML() for t in TABS}
         for v in self.views.values(): v.error = None
-        self.results = {}
-        # controls
-        self.features = W.SelectMultiple(options=cols, value=tuple(b for b in by if b in cols), description="features", rows=min(6, max(2, len(cols))))
-        self.depth = W.IntSlider(value=1, min=1, max=3, description="depth")
+        self.results, self.openable = {}, {} # per tab: its result; label -> how to select the rows of each slice it shows
+        many = lambda desc, value: W.SelectMultiple(options=cols, value=tuple(c for c in value if c in cols), description=desc,
+                                                    rows=min(6, max(2, len(cols))))
+        slider = lambda **kw: W.IntSlider(continuous_update=False, **kw)
+        # Slices (and Compare): features, depth, metric, support, order, rows
+        self.features = many("features", by)
+        self.depth = slider(value=1, min=1, max=3, description="depth")
         self.metric = W.Dropdown(options=self.metric_names, value=metric, description="metric")
-        self.min_support = W.IntSlider(value=1, min=1, max=max(2, ev.n // 10), description="min support")
+        self.min_support = slider(value=1, min=1, max=max(2, ev.n // 10), description="min support")
         self.order = W.Dropdown(options=[("worst first", "worst"), ("table order", "table")], value="worst", description="order")
-        self.rows = W.IntSlider(value=15, min=5, max=100, description="rows")
-        self.k = W.IntSlider(value=10, min=1, max=50, description="k")
-        self.max_level = W.IntSlider(value=2, min=1, max=3, description="max level")
+        self.rows = slider(value=15, min=5, max=100, description="rows")
+        # Discover: its own features, method, k, level and tree depth
+        self.discover_features = many("features", cols)
         self.method = W.Dropdown(options=["sliceline", "tree"], value="sliceline", description="method")
+        self.k = slider(value=10, min=1, max=50, description="k")
+        self.max_level = slider(value=2, min=1, max=3, description="max level")
+        self.tree_depth = slider(value=3, min=1, max=6, description="tree depth")
         self.run_discover = W.Button(description="Run discovery", button_style="primary")
-        self.threshold = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="threshold", disabled=ev.proba is None or ev.pos_index is None)
-        self.sensitive = W.SelectMultiple(options=cols, value=tuple(s for s in (sensitive or []) if s in cols), description="sensitive", rows=min(6, max(2, len(cols))))
-        self.example_slice = W.Dropdown(options=[("every example", "")], value="", description="slice")
+        # Heat map: two features, a metric
+        heat = "error_rate" if "error_rate" in self.metric_names else metric
+        self.heat_rows = W.Dropdown(options=cols, value=by[0] if by and by[0] in cols else (cols[0] if cols else None), description="rows")
+        self.heat_cols = W.Dropdown(options=cols, value=next((c for c in by[1:] + cols if c in cols and c != self.heat_rows.value), None), description="columns")
+        self.heat_metric = W.Dropdown(options=self.metric_names, value=heat, description="metric")
+        # Classes, Fairness
+        binary_scores = ev.proba is not None and ev.pos_index is not None
+        self.threshold = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="threshold", continuous_update=False,
+                                       disabled=not binary_scores, layout=W.Layout(display=None if binary_scores else "none")) # no scores: no threshold to move
+        self.sensitive = many("sensitive", sensitive or [])
+        # drill-down: any slice a tab shows opens its examples
+        self.open_slice = {t: W.Dropdown(options=[], description="examples of", layout=W.Layout(width="60%")) for t in OPENERS}
+        self.open_button = {t: W.Button(description="show examples", icon="search") for t in self.open_slice}
+        # Examples: the slice, errors only, sort, page
+        self.example_slice = W.Dropdown(options=[("every example", None)], value=None, description="slice", layout=W.Layout(width="60%"))
         self.errors_only = W.Checkbox(value=True, description="errors only")
+        self.sort_by = W.Dropdown(options=["(data order)"], value="(data order)", description="sort by")
+        self.descending = W.Checkbox(value=False, description="descending")
+        self.page_size = W.Dropdown(options=PAGE_SIZES, value=25, description="per page")
+        self.page = W.BoundedIntText(value=1, min=1, max=1, description="page", layout=W.Layout(width="160px"))
+        self.prev_page, self.next_page = W.Button(description="◀", layout=W.Layout(width="40px")), W.Button(description="▶", layout=W.Layout(width="40px"))
+        # cohorts: the open slice saved under a name, then a data column everywhere
+        self.cohort_name = W.Text(placeholder="name this slice", description="cohort")
+        self.save_cohort_button = W.Button(description="save as cohort", icon="bookmark")
+        self.cohort_note = W.HTML()
+        # wiring: each control redraws the views it feeds
+        self.fresh = set() # the views that show the current controls; the others redraw when their tab is opened
         for c in (self.features, self.depth, self.metric, self.min_support, self.order, self.rows): c.observe(self._on_slices, names="value")
+        for c in (self.discover_features, self.method, self.k, self.max_level, self.tree_depth):
+            c.observe(lambda _: self._render("Discover") if "Discover" in self.results else None, names="value")
+        def method_controls(_=None): # each method shows only the controls it reads
+            tree = self.method.value == "tree"
+            for c, shown in ((self.k, not tree), (self.max_level, not tree), (self.tree_depth, tree)): c.layout.display = None if shown else "none"
+        self.method.observe(method_controls, names="value"); method_controls()
+        for c in (self.heat_rows, self.heat_cols, self.heat_metric): c.observe(lambda _: self._render("Heat map"), names="value")
+        self.save_cohort_button.on_click(lambda _: self._save_cohort_clicked())
         self.threshold.observe(lambda _: self._render("Classes"), names="value")
-        self.sensitive.observe(lambda _: self._render("Fairness"), names="value")
-        for c in (self.example_slice, self.errors_only): c.observe(lambda _: self._render("Examples"), names="value")
+        self.sensitive.observe(lambda _: self._changed("Fairness", "Overview"), names="value")
+        for c in (self.example_slice, self.errors_only, self.sort_by, self.descending, self.page_size):
+            c.observe(lambda _: self._first_page(), names="value")
+        self.page.observe(lambda _: self._render("Examples"), names="value")
+        self.prev_page.on_click(lambda _: setattr(self.page, "value", max(1, self.page.value - 1)))
+        self.next_page.on_click(lambda _: setattr(self.page, "value", min(self.page.max, self.page.value + 1)))
         self.run_discover.on_click(lambda _: self._render("Discover"))
+        for t, b in self.open_button.items(): b.on_click(lambda _, t=t: self.open_examples(self.open_slice[t].value, t))
+        opener = lambda t: W.HBox([self.open_slice[t], self.open_button[t]])
         pages = {
             "Overview": [self.views["Overview"]],
-            "Slices": [W.HBox([self.features, W.VBox([self.depth, self.min_support, self.rows])]), W.HBox([self.metric, self.order]), self.views["Slices"]],
-            "Compare": [self.views["Compare"]],
-            "Discover": [W.HBox([self.method, self.k, self.max_level]), self.run_discover, self.views["Discover"]],
+            "Slices": [W.HBox([self.features, W.VBox([self.depth, self.min_support, self.rows])]), W.HBox([self.metric, self.order]),
+                       opener("Slices"), self.views["Slices"]],
+            "Heat map": [W.HBox([self.heat_rows, self.heat_cols, self.heat_metric]), opener("Heat map"), self.views["Heat map"]],
+            "Compare": [opener("Compare"), self.views["Compare"]],
+            "Discover": [W.HBox([self.discover_features, W.VBox([self.method, self.k, self.max_level, self.tree_depth])]), self.run_discover,
+                         opener("Discover"), self.views["Discover"]],
             "Classes": [self.threshold, self.views["Classes"]],
-            "Fairness": [self.sensitive, self.views["Fairness"]],
-            "Examples": [W.HBox([self.example_slice, self.errors_only]), self.views["Examples"]],
+            "Fairness": [self.sensitive, opener("Fairness"), self.views["Fairness"]],
+            "Examples": [W.HBox([self.example_slice, self.errors_only]), W.HBox([self.sort_by, self.descending, self.page_size]),
+                         W.HBox([self.prev_page, self.page, self.next_page]), self.views["Examples"],
+                         W.HBox([self.cohort_name, self.save_cohort_button]), self.cohort_note],
         }
         self.tab = W.Tab(children=[W.VBox(pages[t]) for t in TABS], titles=TABS)
         self.tab.observe(self._on_tab, names="selected_index")
-        super().__init__([self.tab])
+        super().__init__([W.HTML(DASH_CSS + HIDE_TWINS), self.tab])
+        self.add_class("mlcompass-dash")
         for t in ("Overview", "Slices"): self._render(t)
-        self._refresh_example_slices()
 
-    # -- rendering: each view from the public API, its code shown beneath
-    def _on_slices(self, _=None):
-        self._render("Slices"); self._refresh_example_slices()
-        for t in ("Compare", "Examples"):
-            if t in self.results: self._render(t)
+    # -- rendering: each view from the public API, its code shown beneath; every change refreshes the static twin
+    def _on_slices(self, _=None): self._changed("Slices", "Compare", "Overview")
+
+    def _changed(self, owner:str, *dependents:str):
+        "A control of `owner` changed: redraw it now; the dependents now, if open, or when next opened."
+        self.fresh -= set(dependents)
+        self._render(owner)
+        shown = self.shown_tab
+        if shown in dependents and shown in self.results: self._render(shown)
+
+    @property
+    def shown_tab(self) -> str: return TABS[self.tab.selected_index or 0]
 
     def _on_tab(self, change):
         t = TABS[change["new"]] if change["new"] is not None else None
-        if t and t not in self.results and t != "Discover": self._render(t)
+        if t and t not in self.fresh and (t != "Discover" or t in self.results): self._render(t)
+        self.update_twin()
 
     def _render(self, tab):
-        fn = getattr(self, "_view_" + tab.lower())
+        fn = getattr(self, "_view_" + tab.lower().replace(" ", "_"))
         def run():
             html_, result, code = fn()
             self.results[tab] = result
             return html_ + (_code_html(code) if code else "")
         _safely(self.views[tab], run)
+        self.fresh.add(tab)
+        self._refresh_openers(tab)
+        self.update_twin()
         return self.views[tab].value
 
     def _slice_kwargs(self):
@@ -111,82 +261,227 @@ class Dashboard(W.VBox):
                     metrics=[self.metric.value], min_support=self.min_support.value)
 
     def _view_overview(self):
-        from mlcompass.baselines import compare
-        res = self.ev.metrics()
-        parts = [res._repr_html_()]
-        if self.baselines:
-            cmp = compare(self.ev, self.baselines, metric=self.metric.value)
-            refs = cmp.references[["name", "kind", "value", "source", "dataset", "comparable"]]
-            parts.append(_frame_html(refs.round(4), f"References on {self.metric.value}"))
-        return "".join(parts), res, "ev.metrics()"
+        "The findings (good enough? where does it fail? what next?), then the overall figures."
+        # every feature, not only the Slices tab's choice: the overview must not miss what another tab shows
+        fs = self.ev.findings(self.baselines or None, by=None, sensitive=list(self.sensitive.value) or None, discover=False, metric=self.metric.value)
+        overall = self.ev.metrics()
+        parts = [fs._repr_html_()]
+        if fs.shown()["effect"].notna().any(): parts.append(chart_html(fs, "the findings, each with its interval")) # nothing to draw otherwise
+        parts.append(fold_html(overall._repr_html_(), "every overall figure, with its interval", open=True))
+        self.results["Overall"] = overall
+        return "".join(parts), fs, f"ev.findings(baselines, sensitive={list(self.sensitive.value)}, discover=False)  # by: every column with at most 50 values, up to 8"
 
     def _view_slices(self):
         kw = self._slice_kwargs()
         if not kw["by"]: raise ValueError("choose at least one feature to slice by.")
         sf = self.ev.slices(**kw)
         shown = sf.worst(self.rows.value, include_small=True) if self.order.value == "worst" else sf._with(sf.frame.head(self.rows.value))
-        return shown._repr_html_(), sf, f"ev.slices(by={kw['by']}, max_depth={kw['max_depth']}, metrics={kw['metrics']}, min_support={kw['min_support']})"
+        self.openable["Slices"] = {s: ("slices", s) for s in shown.frame["slice"]}
+        return (chart_html(sf, "slices with their intervals", max_slices=min(self.rows.value, 25)) + shown._repr_html_(), sf,
+                f"ev.slices(by={kw['by']}, max_depth={kw['max_depth']}, metrics={kw['metrics']}, min_support={kw['min_support']})")
+
+    def _view_heat_map(self):
+        a, b, m = self.heat_rows.value, self.heat_cols.value, self.heat_metric.value
+        if a is None or b is None or a == b: raise ValueError("choose two different features for the rows and the columns.")
+        sf = self.ev.slices(by=[a, b], max_depth=2, metrics=[m], min_support=1)
+        cells = sf._with(sf.frame[sf.frame["depth"] == 2])
+        self.openable["Heat map"] = {s: ("heatmap", s) for s in cells.frame["slice"]}
+        return (sf.heatmap_html() + fold_html(cells._repr_html_(), "the cells, with their intervals, as a table"), sf,
+                f"ev.slices(by=[{a!r}, {b!r}], max_depth=2, metrics=[{m!r}], min_support=1).heatmap_html()")
 
     def _view_compare(self):
-        from mlcompass.baselines import compare
+        from mlcompass.baselines import compare, ALL
         kw = self._slice_kwargs()
         cmp = compare(self.ev, self.baselines, by=kw["by"] or None, metric=self.metric.value, max_depth=kw["max_depth"], min_support=kw["min_support"])
-        return cmp._repr_html_(), cmp, f"mc.compare(ev, baselines, by={kw['by']}, metric={self.metric.value!r}, max_depth={kw['max_depth']})"
+        self.openable["Compare"] = {s: ("compare", s) for s in cmp.frame["slice"] if s != ALL}
+        return (chart_html(cmp, "the model against its baselines per slice") + cmp._repr_html_(), cmp,
+                f"mc.compare(ev, baselines, by={kw['by']}, metric={self.metric.value!r}, max_depth={kw['max_depth']})")
 
     def _view_discover(self):
-        kw = dict(method=self.method.value, by=list(self.features.value) or None)
-        if self.method.value == "sliceline": kw.update(k=self.k.value, max_level=self.max_level.value)
-        found = self.ev.discover(kw.pop("method"), metric=self.metric.value if self.ev.task != "regression" or self.metric.value in ("mae", "rmse") else None, **kw)
-        return found._repr_html_(), found, f"ev.discover({self.method.value!r}, ...)"
+        by = list(self.discover_features.value) or None
+        kw = dict(k=self.k.value, max_level=self.max_level.value) if self.method.value == "sliceline" else dict(max_depth=self.tree_depth.value)
+        metric = self.metric.value if self.ev.task != "regression" or self.metric.value in ("mae", "rmse") else None
+        found = self.ev.discover(self.method.value, by=by, metric=metric, **kw)
+        if found.per_example: self.openable["Discover"] = {s: ("discover", i) for i, s in enumerate(found.frame["slice"])}
+        args = ", ".join(f"{k}={v!r}" for k, v in ({"by": by} | kw).items())
+        return (chart_html(found, "the discovered slices") + found._repr_html_(), found, f"ev.discover({self.method.value!r}, {args})")
+
+    def _at_threshold(self, t:float) -> Evaluation:
+        "The evaluation of predicting the positive class when its score is at least `t`."
+        s = self.ev.proba[:, self.ev.pos_index]
+        other = self.ev.labels[1 - self.ev.pos_index]
+        pred = np.where(s >= t, self.ev.pos_label, other).astype(self.ev.y_true.dtype, copy=False)
+        return Evaluation(self.ev.y_true, pred, y_score=s, sample_weight=self.ev.w, labels=self.ev.labels, pos_label=self.ev.pos_label, task="binary")
 
     def _view_classes(self):
-        rep = self.ev.classes()
-        parts = [rep._repr_html_()]
-        cm = rep.confusion()
-        parts.append(html_table(["true \\ predicted"] + [str(c) for c in cm.columns], [[str(i)] + [f"{v:,.0f}" for v in row] for i, row in zip(cm.index, cm.to_numpy())],
-                                caption="confusion matrix"))
-        if not self.threshold.disabled:
-            row = self.ev.thresholds([self.threshold.value]).iloc[0]
-            parts.append(_frame_html(row.to_frame().T.round(4), f"at threshold {self.threshold.value:.2f}"))
-        return "".join(parts), rep, "ev.classes()" + (f"; ev.thresholds([{self.threshold.value:.2f}])" if not self.threshold.disabled else "")
+        "Per class with intervals and the confusion matrix; with scores, both at the slider's threshold, and the curves with that point."
+        from mlcompass.render import fmt_num
+        at = not self.threshold.disabled
+        ev = self._at_threshold(self.threshold.value) if at else self.ev
+        rep = ev.classes()
+        parts = [chart_html(rep, "confusion matrix")]
+        code = "ev.classes()"
+        if at:
+            from mlcompass.classes import Curves
+            pos = self.ev.pos_label
+            row = rep.to_frame().loc[pos]
+            base = self._pr_curve()
+            point = pd.DataFrame({"recall": [row["recall"]], "precision": [row["precision"]]}, index=[pos])
+            parts.append(chart_html(Curves(base.frame, base.areas, "pr", points=point, prevalence=base.prevalence),
+                                    "precision-recall curve with the operating point"))
+            t = self.threshold.value
+            parts.insert(0, f'<p class="mc-lead" style="margin:2px 0 6px">At threshold {t:.2f}: precision {fmt_num(row["precision"])}, '
+                            f'recall {fmt_num(row["recall"])}, {row["predicted"] / rep.n:.0%} predicted {html.escape(str(pos))}.</p>')
+            code = f"ev_t = mc.Evaluation(ev.y_true, np.where(score >= {t:.2f}, pos, neg), y_score=score); ev_t.classes(); ev.curves('pr')"
+        parts.append(rep._repr_html_())
+        return "".join(parts), rep, code
+
+    def _pr_curve(self, points:int=2000):
+        "The precision-recall curve of the scores (they do not move with the threshold), thinned to `points` for drawing; computed once."
+        if getattr(self, "_pr", None) is None:
+            from mlcompass.classes import Curves
+            c = self.ev.curves("pr")
+            keep = np.unique(np.linspace(0, len(c.frame) - 1, min(points, len(c.frame))).astype(int))
+            self._pr = Curves(c.frame.iloc[keep].reset_index(drop=True), c.areas, "pr", prevalence=c.prevalence)
+        return self._pr
 
     def _view_fairness(self):
         sens = list(self.sensitive.value)
         if not sens: return "<p>Choose one or more sensitive attributes.</p>", None, ""
         fr = self.ev.fairness(sensitive=sens)
-        return fr._repr_html_(), fr, f"ev.fairness(sensitive={sens})"
+        self.openable["Fairness"] = {s: ("fairness", s) for s in fr.slices.to_frame()["slice"]}
+        sup = fr.supported()
+        chart = chart_html(fr, "groups with their intervals", metric=sup["set_by"].iloc[0] if len(sup) and "set_by" in sup else None, max_groups=20)
+        return chart + fr._repr_html_(), fr, f"ev.fairness(sensitive={sens})"
 
-    def _refresh_example_slices(self):
-        sf = self.results.get("Slices")
-        opts = [("every example", "")] + ([(s, s) for s in sf.frame["slice"].head(200)] if sf is not None else [])
-        keep = self.example_slice.value if self.example_slice.value in dict(opts).values() else ""
-        self.example_slice.options = opts
-        self.example_slice.value = keep
+    # -- drill-down
+    def _refresh_openers(self, tab):
+        opts = list(self.openable.get(tab, {}))
+        if tab in self.open_slice:
+            keep = self.open_slice[tab].value
+            self.open_slice[tab].options = opts
+            self.open_slice[tab].value = keep if keep in opts else (opts[0] if opts else None) # the first (worst) slice, ready to open
+        every = [("every example", None)] + [(f"{s}  ({t})", (t, s)) for t in self.open_slice for s in self.openable.get(t, {})]
+        keep = self.example_slice.value
+        self.example_slice.options = every
+        self.example_slice.value = keep if keep in dict(every).values() else None
+
+    def slice_rows(self, key:tuple) -> np.ndarray:
+        "The rows (a boolean mask) of a slice that a tab shows: `key` is (tab, slice), as the tab's 'examples of' list names it."
+        tab, label = key
+        kind, ref = self.openable[tab][label]
+        if kind == "discover": return np.asarray(self.results["Discover"].masks[ref], bool)
+        if kind == "slices": return slice_mask(self.ev, ref, self.results["Slices"])
+        if kind == "heatmap": return slice_mask(self.ev, ref, self.results["Heat map"])
+        if kind == "compare": # the comparison cuts the same slices as the Slices tab's controls
+            return slice_mask(self.ev, ref, self.results.get("Slices") or self.ev.slices(**self._slice_kwargs()))
+        return slice_mask(self.ev, ref, self.results["Fairness"].slices)
+
+    def open_examples(self, label:str, tab:str):
+        "Show the examples of slice `label` of `tab` in the Examples tab (what 'show examples' does)."
+        if not label: return
+        self.example_slice.value = (tab, label)
+        self.tab.selected_index = TABS.index("Examples")
+        self._render("Examples")
+
+    def _columns(self) -> list:
+        "The data columns the pickers offer: features and cohorts (tag columns other than `tags` are left out)."
+        media = set(getattr(self, "media", {}).values()) # text, images and audio are shown, not sliced
+        return [c for c in self.ev.data.columns if (c not in getattr(self.ev, "tag_columns", []) or c == "tags") and c not in media]
+
+    def save_cohort(self, name:str, key:tuple|None=None):
+        """Save the rows of a slice (`key` = (tab, slice); default: the Examples tab's slice) as cohort `name`: from then on the
+        column `cohort: <name>` is in every picker, and `dash.ev` (or `ev.with_cohorts(dash.cohorts)`) carries it into `mc.compare`."""
+        from mlcompass.discovery import COHORT
+        name = str(name).strip()
+        if not name: raise ValueError("a cohort needs a name.")
+        key = key if key is not None else self.example_slice.value
+        if key is None: raise ValueError("open a slice first: a cohort is a slice saved under a name.")
+        self.cohorts[name] = self.slice_rows(key)
+        self.ev = self.ev.with_cohorts(self.cohorts)
+        cols = self._columns()
+        for picker in (self.features, self.discover_features, self.sensitive):
+            keep = picker.value
+            picker.options = cols
+            picker.value = tuple(c for c in keep if c in cols)
+        for picker in (self.heat_rows, self.heat_cols):
+            keep = picker.value
+            picker.options = cols
+            picker.value = keep if keep in cols else None
+        self.fresh = {self.shown_tab}
+        self.cohort_note.value = (f"<p>Saved <b>{html.escape(COHORT + name)}</b> ({int(self.cohorts[name].sum()):,} examples): it is now in "
+                                  "every picker; <code>dash.ev</code> carries it into <code>mc.compare</code>.</p>")
+        self.update_twin()
+        return self.cohorts[name]
+
+    def _save_cohort_clicked(self):
+        try: self.save_cohort(self.cohort_name.value); self.cohort_name.value = ""
+        except Exception as e: self.cohort_note.value = _error_html(e)
+
+    def _first_page(self):
+        if self.page.value != 1: self.page.value = 1 # redraws through its observer
+        else: self._render("Examples")
 
     def _view_examples(self):
-        sl = self.example_slice.value
+        key = self.example_slice.value
+        label = key[1] if key else ""
         if "rows" not in self.ev.capabilities: # fetch only the rows shown from the engine
-            df = self.ev.examples(ENGINE_EXAMPLES, slice=sl or None, sf=self.results.get("Slices"), errors_only=self.errors_only.value)
-            return (_frame_html(df, f"first {len(df):,} examples" + (f" in {sl}" if sl else "") + f" ({self.ev.engine.name})"), df,
-                    f"ev.examples({ENGINE_EXAMPLES}, slice={sl or None!r}, sf=sf, errors_only={self.errors_only.value})")
-        mask = np.ones(self.ev.n, bool)
-        sl = self.example_slice.value
-        if sl: mask &= slice_mask(self.ev, sl, self.results.get("Slices"))
-        if self.errors_only.value:
-            mask &= (self.ev.t != self.ev.p) if self.ev.task != "regression" else np.abs(self.ev.y_pred - self.ev.y_true) > 0
-        df = self.ev.data[mask].assign(y_true=self.ev.y_true[mask], y_pred=self.ev.y_pred[mask])
-        df.index = self.ev.index[mask]
-        return _frame_html(df.reset_index(names="id"), f"{int(mask.sum()):,} examples" + (f" in {sl}" if sl else "")), df, "examples of the chosen slice"
+            tab = key[0] if key else "Slices"
+            sf = self.results["Fairness"].slices if tab == "Fairness" else self.results.get("Heat map" if tab == "Heat map" else "Slices")
+            df = self.ev.examples(ENGINE_EXAMPLES, slice=label or None, sf=sf, errors_only=self.errors_only.value)
+            return (_frame_html(df, f"first {len(df):,} examples" + (f" in {label}" if label else "") + f" ({self.ev.engine.name})"), df,
+                    f"ev.examples({ENGINE_EXAMPLES}, slice={label or None!r}, sf=sf, errors_only={self.errors_only.value})")
+        ev = self.ev
+        wrong = (ev.t != ev.p) if ev.task != "regression" else np.abs(ev.y_pred - ev.y_true) > 0
+        mask = self.slice_rows(key) if key else np.ones(ev.n, bool)
+        if self.errors_only.value: mask = mask & wrong
+        rows = np.flatnonzero(mask)
+        cols = {"label": ev.y_true[rows], "prediction": ev.y_pred[rows]}
+        if ev.proba is not None:
+            if ev.pos_index is not None: cols[f"score ({ev.pos_label})"] = ev.proba[rows, ev.pos_index]
+            else: cols["score (predicted)"] = ev.proba[rows, ev.p[rows]]
+        df = pd.concat([pd.DataFrame(cols), ev.data.iloc[rows].reset_index(drop=True)], axis=1)
+        df.index = pd.Index(ev.index[rows])
+        sortable = ["(data order)"] + [str(c) for c in df.columns]
+        if list(self.sort_by.options) != sortable: self.sort_by.options = sortable
+        if self.sort_by.value not in ("(data order)", None):
+            order = np.argsort(df[self.sort_by.value].to_numpy(), kind="stable") if df[self.sort_by.value].dtype.kind in "biuf" else \
+                    np.argsort(df[self.sort_by.value].astype(str).to_numpy(), kind="stable")
+            df = df.iloc[order[::-1] if self.descending.value else order]
+        size = self.page_size.value
+        pages = max(1, -(-len(df) // size))
+        self.page.max = pages
+        page = min(self.page.value, pages)
+        shown = df.iloc[(page - 1) * size: page * size]
+        is_wrong = pd.Series(wrong[rows], index=pd.Index(ev.index[rows])).loc[shown.index].to_numpy()
+        kind = {c: k for k, c in self.media.items()}
+        def cell(c, v, w):
+            if kind.get(c) in ("image", "audio"): return Cell("", markup=media_html(v, kind[c]))
+            if kind.get(c) == "text": return Cell(fmt_value(v), "text-align:left;white-space:normal;min-width:16em;max-width:36em")
+            return Cell(fmt_value(v), "text-align:left" if isinstance(v, str) else "", state="fail" if (w and c == "prediction") else "")
+        table = html_table(["id"] + [str(c) for c in shown.columns],
+                           [[Cell(i, state="fail" if w else "")] + [cell(c, v, w)
+                            for c, v in zip(shown.columns, r)] for i, w, r in zip(shown.index.astype(str), is_wrong, shown.itertuples(index=False))],
+                           caption=f"{len(df):,} {'errors' if self.errors_only.value else 'examples'}" + (f" in {label}" if label else "")
+                                   + f": page {page} of {pages}", notes=["red: a wrong prediction."], left=1, first_width=None)
+        self.results["Examples rows"] = df
+        pick = f"rows = dash.slice_rows({key!r}); " if key else ""
+        return table, df, pick + f"ev.data[rows{' & errors' if self.errors_only.value else ''}], sorted by {self.sort_by.value}, page {page}"
 
-    def static_html(self) -> str:
-        "The rendered views as static HTML (no scripts): what shows where widgets cannot run."
-        parts = [f"<h4>{html.escape(t)}</h4>{self.views[t].value}" for t in TABS if self.views[t].value]
-        return '<div class="mlcompass-dashboard">' + "".join(parts) + "</div>"
+    def twin_html(self) -> str:
+        "The rendered views as static HTML (no scripts): what shows where widgets cannot run. The open tab comes first."
+        order = [self.shown_tab] + [t for t in TABS if t != self.shown_tab]
+        parts = [f"<h4>{html.escape(t)}</h4>{self.views[t].value}" for t in order if self.views[t].value and t in self.fresh]
+        return '<div class="mlcompass-dash">' + DASH_CSS + "".join(parts) + "</div>"
 
-    def _repr_mimebundle_(self, **kwargs):
-        data = super()._repr_mimebundle_(**kwargs)
-        data["text/html"] = self.static_html()
-        return data
+def fmt_value(v) -> str:
+    "A table value as a reader wants it: counts as integers, three significant decimals, missing as –, booleans as yes/no."
+    from mlcompass.render import fmt_num
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)): return "–"
+    if isinstance(v, (bool, np.bool_)): return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)): return fmt_num(int(v)) if float(v).is_integer() and abs(v) < 1e15 else fmt_num(float(v))
+    if isinstance(v, (int, np.integer)): return f"{int(v):,}"
+    return str(v)
 
 def slice_mask(ev, predicate:str, sf=None) -> np.ndarray:
     "Rows of the slice with this predicate (as written by the slice engine)."
@@ -232,30 +527,20 @@ def _engine_examples(ev, filter, id_column):
     errors = isinstance(filter, str) and filter == "errors"
     return ev.to_evaluation(ENGINE_TAGGER_EXAMPLES, errors_only=errors, id_column=id_column)
 
-def read_store(path) -> dict:
-    "The records of a tag store: id -> {tags, note, updated}; a clear error for a file that is not one."
-    path = Path(path)
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as e: raise ValueError(f"cannot read the tag store {path}: {e}") from e
-    if not {"id", "tags", "note"} <= set(df.columns):
-        raise ValueError(f"{path} is not a tag store (it needs columns id, tags, note; it has {list(df.columns)}). "
-                         "Choose another store= path; mlcompass never overwrites a file it did not write.")
-    return {r["id"]: {"tags": [t for t in r["tags"].split("|") if t], "note": r["note"], "updated": r.get("updated", "")}
-            for _, r in df.iterrows()}
-
-class ErrorTagger(W.VBox):
-    "Tag examples one at a time; every change is saved at once to `store`; code API: tag, untag, set_note, tags."
+class ErrorTagger(StaticTwin, W.VBox):
+    """Tag examples one at a time; every change is merged at once into `store` (a `mlcompass.tags.TagStore`, safe for several
+    taggers at a time); code API: tag, untag, set_note, tags. The ids are the evaluation's (`ids=` when it was built) or `id_column`."""
     def __init__(self, ev:Evaluation, *, tags=(), store="tags.csv", show=None, filter="errors", id_column:str|None=None,
                  text:str|None=None, image:str|None=None, audio:str|None=None):
         if "rows" not in ev.capabilities: ev = _engine_examples(ev, filter, id_column)
         self.ev, self.store = ev, Path(store)
-        self.ids = self._ids(ev, id_column)
+        self.ids, self.id_name = example_ids(ev, id_column)
+        self.tag_store = TagStore(self.store, self.id_name)
         self.filter_mask = self._filter(ev, filter)
         self.order = np.flatnonzero(self.filter_mask)
         if not len(self.order): raise ValueError("the filter leaves no example to tag.")
         self.show = list(show) if show is not None else [c for c in ev.data.columns if c not in (text, image, audio)]
         self.text_col, self.image_col, self.audio_col = text, image, audio
-        self.records = self._load()
         self.tag_names = list(dict.fromkeys(list(tags) + [t for r in self.records.values() for t in r["tags"]]))
         # widgets
         self.example = W.HTML(); self.media = W.Box(); self.progress = W.HTML()
@@ -270,22 +555,18 @@ class ErrorTagger(W.VBox):
         self.add.on_click(lambda _: self._add_tag())
         self.note.observe(self._on_note, names="value")
         self.shortcuts.observe(self._on_key, names="value")
-        super().__init__([self.progress, self.example, self.media, self.tag_box, W.HBox([self.new_tag, self.add]), self.note,
+        super().__init__([W.HTML(DASH_CSS + HIDE_TWINS), self.progress, self.example, self.media, self.tag_box, W.HBox([self.new_tag, self.add]), self.note,
                           W.HBox([self.prev_b, self.next_b, self.jump]), self.shortcuts])
         untagged = [i for i, r in enumerate(self.order) if self.ids[r] not in self.records]
         self.pos = -1
         self.go(untagged[0] if untagged else 0) # resume where the user stopped
 
-    # -- ids, filters, store
-    @staticmethod
-    def _ids(ev, id_column):
-        if id_column is None: ids = pd.Index(ev.index)
-        else:
-            if id_column not in ev.data.columns: raise ValueError(f"id_column={id_column!r} is not a column of the evaluation's data.")
-            ids = pd.Index(ev.data[id_column])
-        if not ids.is_unique: raise ValueError(f"example ids must be unique; {int(ids.duplicated().sum())} are repeated (use id_column= with a unique column).")
-        return np.array([str(i) for i in ids], dtype=object)
+    @property
+    def records(self) -> dict:
+        "id -> {tags, note, updated}, as of this tagger's last change (with every other tagger's changes merged in)."
+        return self.tag_store.records
 
+    # -- filters
     @staticmethod
     def _filter(ev, filter):
         if filter is None or (isinstance(filter, str) and filter == "all"): return np.ones(ev.n, bool)
@@ -295,46 +576,33 @@ class ErrorTagger(W.VBox):
         if m.shape != (ev.n,): raise ValueError(f"filter must be 'errors', 'all', a callable or a boolean mask of length {ev.n}.")
         return m
 
-    def _load(self): return read_store(self.store) if self.store.exists() else {}
-
-    def _save(self):
-        "Rewrite the whole store atomically: a temporary file in the same folder, then a rename."
-        self.store.parent.mkdir(parents=True, exist_ok=True)
-        rows = [{"id": i, "tags": "|".join(r["tags"]), "note": r["note"], "updated": r["updated"]} for i, r in self.records.items()]
-        fd, tmp = tempfile.mkstemp(prefix=".tags-", suffix=".csv", dir=self.store.parent)
-        with os.fdopen(fd, "w", newline="") as f: pd.DataFrame(rows, columns=["id", "tags", "note", "updated"]).to_csv(f, index=False)
-        os.replace(tmp, self.store)
-
-    # -- the code API
-    def _rec(self, example_id):
+    # -- the code API: each change is one operation merged into the store under its lock
+    def _change(self, example_id, **op):
         example_id = str(example_id)
-        if example_id not in set(self.ids): raise KeyError(f"no example with id {example_id!r}.")
-        return self.records.setdefault(example_id, {"tags": [], "note": "", "updated": ""})
+        if example_id not in self._known: raise KeyError(f"no example with id {example_id!r}.")
+        self.tag_store.apply(example_id, **op)
+        self.tag_names += [t for r in self.records.values() for t in r["tags"] if t not in self.tag_names] # other taggers' new tags
+        self._refresh()
 
-    def _touch(self, example_id):
-        r = self.records[str(example_id)]
-        r["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        self._save(); self._refresh()
+    @property
+    def _known(self) -> set:
+        if getattr(self, "_known_ids", None) is None: self._known_ids = set(self.ids)
+        return self._known_ids
 
     def tag(self, example_id, tag:str):
         "Add `tag` to the example (and to the tag buttons if new); saved at once."
         tag = str(tag).strip()
         if not tag or "|" in tag: raise ValueError(f"tag {tag!r} must be non-empty and contain no '|'.")
-        r = self._rec(example_id)
-        if tag not in r["tags"]: r["tags"].append(tag)
         if tag not in self.tag_names: self.tag_names.append(tag)
-        self._touch(example_id)
+        self._change(example_id, add=[tag])
 
     def untag(self, example_id, tag:str):
         "Remove `tag` from the example; saved at once (the example stays recorded as looked at)."
-        r = self._rec(example_id)
-        if tag in r["tags"]: r["tags"].remove(tag)
-        self._touch(example_id)
+        self._change(example_id, remove=[tag])
 
     def set_note(self, example_id, note:str):
         "Set the example's free-text note; saved at once."
-        self._rec(example_id)["note"] = str(note)
-        self._touch(example_id)
+        self._change(example_id, note=str(note))
 
     @property
     def tags(self) -> pd.DataFrame:
@@ -362,7 +630,7 @@ class ErrorTagger(W.VBox):
         eid = self.ids[i]
         rec = self.records.get(eid, {"tags": [], "note": ""})
         done = sum(1 for r in self.order if self.ids[r] in self.records)
-        self.progress.value = f"<b>{self.pos + 1} / {len(self.order)}</b> &nbsp; tagged {done}, to tag {len(self.order) - done}"
+        self.progress.value = f"<b>Example {self.pos + 1:,} of {len(self.order):,}</b> &nbsp;·&nbsp; {done:,} looked at, {len(self.order) - done:,} to go"
         cols = [c for c in self.show if c in self.ev.data.columns]
         cells = [("id", eid), ("label", self.ev.y_true[i]), ("prediction", self.ev.y_pred[i])] + [(c, self.ev.data[c].iloc[i]) for c in cols]
         body = html_table([k for k, _ in cells], [[str(v) for _, v in cells]], left=len(cells))
@@ -380,11 +648,14 @@ class ErrorTagger(W.VBox):
                 if b is None:
                     b = known[t] = W.ToggleButton(tooltip=t)
                     b.observe(lambda c, t=t: None if self._syncing else self._on_toggle(t, c["new"]), names="value")
-                b.description, b.value = (f"{j + 1}. {t}" if j < 9 else t), t in rec["tags"]
+                on = t in rec["tags"]
+                b.description, b.value = (f"{j + 1}. {t}" if j < 9 else t), on
+                b.button_style, b.icon = ("info", "check") if on else ("", "") # pressed, visibly, in every theme
                 buttons.append(b)
         finally: self._syncing = False
         for t in [t for t in known if t not in self.tag_names]: known.pop(t).close()
         self.tag_box.children = buttons
+        self.update_twin()
         if new_example:
             self._muted = True
             self.note.value = rec["note"]
@@ -392,21 +663,8 @@ class ErrorTagger(W.VBox):
             self._muted = False
 
     def _media(self, i):
-        out = []
-        if self.image_col:
-            v = self.ev.data[self.image_col].iloc[i]
-            if isinstance(v, np.ndarray):
-                import io
-                from PIL import Image
-                buf = io.BytesIO(); Image.fromarray(np.asarray(v, dtype=np.uint8)).save(buf, format="png")
-                out.append(W.Image(value=buf.getvalue(), format="png", width=320))
-            elif isinstance(v, str) and v.startswith(("http://", "https://")):
-                out.append(W.HTML(f'<img src="{html.escape(v)}" style="max-width:320px">'))
-            elif isinstance(v, str) and Path(v).exists(): out.append(W.Image(value=Path(v).read_bytes(), width=320))
-        if self.audio_col:
-            v = self.ev.data[self.audio_col].iloc[i]
-            if isinstance(v, str) and Path(v).exists(): out.append(W.Audio(value=Path(v).read_bytes(), autoplay=False, loop=False))
-        return out
+        "The example's image and audio, as the dashboard's Examples tab shows them."
+        return [W.HTML(media_html(self.ev.data[c].iloc[i], kind, width=320)) for c, kind in ((self.image_col, "image"), (self.audio_col, "audio")) if c]
 
     def _on_toggle(self, tag, on):
         (self.tag if on else self.untag)(self.current_id, tag)
@@ -432,36 +690,10 @@ class ErrorTagger(W.VBox):
             (self.untag if t in rec["tags"] else self.tag)(self.current_id, t)
         self.shortcuts.value = ""
 
-    def _repr_mimebundle_(self, **kwargs):
-        data = super()._repr_mimebundle_(**kwargs)
+    twin_what = "The error tagger"
+    def twin_html(self) -> str:
+        "The review so far, as static HTML: how many examples were looked at, and how many carry each tag."
         c = self.counts()
-        data["text/html"] = html_table(["tag", "examples"], [[t, f"{v:,}"] for t, v in c.items()],
-                                       caption=f"Error tagger: {len(self.records)} of {len(self.order)} examples looked at")
-        return data
-
-# %% ../nbs/14_widgets.ipynb #cf0db583
-UNTAGGED = "(untagged)"
-
-def with_tags(ev:Evaluation, store, *, id_column:str|None=None, prefix:str="tag: ") -> Evaluation:
-    "The evaluation with the tags of `store` as data columns: one boolean per tag, `tags` and `tagged`."
-    import copy
-    store = Path(store)
-    if not store.exists(): raise FileNotFoundError(f"tag store {store} does not exist.")
-    recs = read_store(store)
-    ids = ErrorTagger._ids(ev, id_column)
-    known = set(ids)
-    unknown = [i for i in recs if i not in known]
-    if unknown: warnings.warn(f"{len(unknown)} tagged id(s) in {store} are not in this evaluation (e.g. {unknown[:3]}); they are ignored.", UserWarning, stacklevel=2)
-    names = list(dict.fromkeys(t for r in recs.values() for t in r["tags"]))
-    cols = {}
-    for t in names: cols[prefix + t] = np.array([t in recs.get(i, {"tags": []})["tags"] for i in ids])
-    cols["tags"] = np.array(["|".join(recs[i]["tags"]) if i in recs and recs[i]["tags"] else UNTAGGED for i in ids], dtype=object)
-    cols["tagged"] = np.array([i in recs for i in ids])
-    view = copy.copy(ev)
-    earlier = getattr(ev, "tag_columns", []) # columns an earlier with_tags added: replaced
-    clash = sorted(str(c) for c in set(cols) & set(ev.data.columns) if c not in earlier)
-    if clash: raise ValueError(f"with_tags would replace the data column(s) {clash}; pass another prefix= (now {prefix!r}) or rename them.")
-    view.data = pd.concat([ev.data.drop(columns=[c for c in earlier if c in ev.data.columns]), pd.DataFrame(cols)], axis=1)
-    view.tag_columns, view.tag_prefix = list(cols), prefix
-    return view
-
+        done = sum(1 for r in self.order if self.ids[r] in self.records)
+        return html_table(["tag", "examples"], [[t, f"{v:,}"] for t, v in c.items()],
+                          caption=f"Error tagger: {done:,} of {len(self.order):,} examples looked at; store {self.store.name}")

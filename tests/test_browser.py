@@ -1,7 +1,9 @@
 """End to end in a real browser: JupyterLab 4 on loopback, Debian's Chromium driven by Playwright.
 
-Opens a notebook, runs it, changes a control in the dashboard's Slices tab and sees the table change, tags two
-examples in the error tagger and finds them in the store on disk, and saves screenshots to test-artifacts/.
+Opens a notebook and runs it; changes a control in the dashboard's Slices tab and sees the table change; opens a slice's
+examples with a click; photographs every tab in the light and the dark theme; tags two examples by clicking and finds them
+in the store on disk; saves the notebook and finds the last state (not the first) in its static twins. Screenshots go to
+test-artifacts/.
 """
 import json
 import os
@@ -33,7 +35,7 @@ data = pd.DataFrame({"device": rng.choice(["ios", "android", "web"], n), "noise"
 y = rng.integers(0, 2, n)
 pred = np.where(rng.random(n) < np.where(data["noise"] == "car", .3, .08), 1 - y, y)
 ev = mc.Evaluation(y, pred, data=data)""",
-    """dash = ev.widget(by=["noise"])
+    """dash = ev.widget(by=["noise"], sensitive=["device"])
 dash.tab.selected_index = 1
 dash""",
     """tagger = mc.ErrorTagger(ev, tags=["car noise", "mislabeled"], store="tags.csv")
@@ -83,6 +85,16 @@ def lab(tmp_path):
     except subprocess.TimeoutExpired: proc.kill()
 
 
+def shoot_tabs(page, theme):
+    "Each tab of the dashboard, opened by a click, photographed on its own."
+    dash = page.locator(".mlcompass-dash").first
+    for tab in ("Overview", "Slices", "Heat map", "Compare", "Discover", "Classes", "Fairness", "Examples"):
+        dash.locator(".lm-TabBar-tab", has_text=tab).first.click()
+        if tab == "Discover": dash.get_by_role("button", name="Run discovery").click()
+        page.wait_for_timeout(1500)
+        dash.screenshot(path=str(ARTIFACTS / f"jupyterlab-{theme}-{tab.lower().replace(' ', '-')}.png"))
+
+
 def test_dashboard_and_tagger_in_jupyterlab(lab):
     sync_api = pytest.importorskip("playwright.sync_api")
     url, root = lab
@@ -97,15 +109,29 @@ def test_dashboard_and_tagger_in_jupyterlab(lab):
             time.sleep(2)
             page.click("text=Run", timeout=30_000)
             page.click("text=Run All Cells", timeout=30_000)
-            # the dashboard renders as a live widget, on its Slices tab
-            slices = page.locator(".widget-tab").first
-            slices.wait_for(timeout=90_000)
+            # the dashboard renders as a live widget, on its Slices tab, led by its chart; the static twin beside it is hidden
+            page.locator(".widget-tab").first.wait_for(timeout=90_000)
             page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
+            assert page.locator(".mlcompass-dash img.mlcompass-chart:visible").count() >= 1
+            assert not page.locator(".mlcompass-twin").first.is_visible()
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard.png"))
             # change a control: slice by device instead of noise
-            page.locator("select[multiple]").first.select_option("device")
+            page.locator(".mlcompass-dash select[multiple]").first.select_option("device")
             page.wait_for_function("document.body.innerText.includes(\"device == 'web'\")", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-slices-by-device.png"))
+            # drill down: the slice's examples, with one click on "show examples"
+            page.locator(".mlcompass-dash .widget-dropdown select").filter(has=page.locator("option", has_text="device == 'web'")).first.select_option(label="device == 'web'")
+            page.get_by_role("button", name="show examples").first.click()
+            page.wait_for_function("document.body.innerText.includes(\"errors in device == 'web'\")", timeout=30_000)
+            shoot_tabs(page, "light")
+            # the dark theme: every tab again
+            page.click("text=Settings"); page.hover("text=Theme"); page.click("text=JupyterLab Dark")
+            page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+            page.wait_for_timeout(1000)
+            shoot_tabs(page, "dark")
+            ink = page.evaluate("""() => { const td = document.querySelector('.mlcompass-dash table.mlcompass-table td');
+                return [getComputedStyle(td).color, getComputedStyle(document.body).backgroundColor]; }""")
+            assert ink[0] != "rgb(0, 0, 0)", ink  # table text follows the theme, not fixed black on a dark page
             # tag two examples in the tagger
             page.get_by_role("button", name="1. car noise").first.click()
             page.wait_for_timeout(500)
@@ -119,9 +145,18 @@ def test_dashboard_and_tagger_in_jupyterlab(lab):
                     tags = pd.read_csv(store, dtype=str, keep_default_na=False)
                     if sorted(tags["tags"]) == ["car noise", "mislabeled"]: break
                 time.sleep(0.5)
-            page.locator("text=tagged 2").first.scroll_into_view_if_needed()
+            page.locator("text=2 looked at").first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-tagger.png"))
+            # save: the notebook on disk shows what the user last saw
+            page.keyboard.press("Control+s")
+            deadline = time.time() + 30
+            while time.time() < deadline and "tagged" not in (root / "dashboard.ipynb").read_text(): time.sleep(0.5)
+            time.sleep(2)
         finally:
             browser.close()
     tags = pd.read_csv(root / "tags.csv", dtype=str, keep_default_na=False)
     assert sorted(tags["tags"]) == ["car noise", "mislabeled"] and tags["id"].nunique() == 2
+    saved = nbformat.read(root / "dashboard.ipynb", 4)
+    twin = lambda cell: "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs)
+    assert "errors in device == &#x27;web&#x27;" in twin(saved.cells[1])  # the drill-down, not the first Slices view
+    assert "Error tagger: 2 of" in twin(saved.cells[2])

@@ -184,3 +184,21 @@ def test_a_million_distinct_values_is_guarded_not_a_blowup():
     with pytest.warns(UserWarning, match=r"by='id' has 1,000,000 distinct values; keeping the 49 most frequent"):
         found = ev.discover(k=3, max_level=2, ci=None, n_boot=0)
     assert len(found) <= 3
+
+
+@pytest.mark.parametrize("depth,leaf", [(2, None), (4, 30), (6, 200)])
+def test_the_tree_fitted_on_distinct_rows_is_the_tree_fitted_on_every_row(depth, leaf):
+    """The error tree is fitted on the distinct (features, error) rows weighted by their counts; weights of one force the fit on
+    every row (min_samples_leaf then counts rows). Both must give the same leaves, missing values and numeric splits included."""
+    rng = np.random.default_rng(depth)
+    n = 6000
+    age = rng.integers(18, 80, n).astype(float)
+    age[rng.random(n) < 0.05] = np.nan
+    data = pd.DataFrame({"site": rng.choice(list("abcdef"), n), "age": age, "plan": rng.choice(["free", "pro", None], n)})
+    y = rng.integers(0, 2, n)
+    flip = rng.random(n) < np.where((data["site"] == "c") & (np.nan_to_num(age) > 50), 0.45, 0.1)
+    pred = np.where(flip, 1 - y, y)
+    a = mc.Evaluation(y, pred, data=data).discover("tree", max_depth=depth, min_samples_leaf=leaf)
+    b = mc.Evaluation(y, pred, data=data, sample_weight=np.ones(n)).discover("tree", max_depth=depth, min_samples_leaf=leaf)
+    pd.testing.assert_frame_equal(a.frame[["slice", "n", "error"]], b.frame[["slice", "n", "error"]])
+    assert all((ma == mb).all() for ma, mb in zip(a.masks, b.masks))

@@ -359,12 +359,18 @@ def test_dashboard_and_tagger_fetch_examples_from_the_engine(adult, tmp_path):
     d = adult.assign(id=np.arange(len(adult)) * 7)
     ev = mc.Evaluation.from_frame(pl.from_pandas(d).lazy(), y_true="y", y_pred="pred", features=FEATURES + ["id"])
     dash = Dashboard(ev, by=["sex", "race"])
-    dash.example_slice.value = "sex == 'Female'"
+    dash.example_slice.value = ("Slices", "sex == 'Female'")
     html = dash._render("Examples")
     df = dash.results["Examples"]
     assert len(df) == ENGINE_EXAMPLES and (df["sex"] == "Female").all() and (df["y"] != df["pred"]).all()
     assert "ev.examples(" in html
     assert "ev.slices(" in dash.views["Slices"].value and "Fairness" in dash.views
+    dash.heat_rows.value, dash.heat_cols.value = "sex", "race"  # the heat map's cells open from the engine too
+    dash.tab.selected_index = mc.widgets.TABS.index("Heat map")
+    cell = dash.open_slice["Heat map"].value
+    dash.open_examples(cell, "Heat map")
+    sex, race = cell.split(" & ")
+    assert (dash.results["Examples"]["sex"] == sex.split("'")[1]).all() and (dash.results["Examples"]["race"] == race.split("'")[1]).all()
     with pytest.raises(ValueError) as e: ErrorTagger(ev, store=tmp_path / "tags.csv")
     assert str(e.value) == E.MSG_TAGGER_ID.format(engine="Polars")
     tagger = ErrorTagger(ev, store=tmp_path / "tags.csv", id_column="id", tags=["noise"])

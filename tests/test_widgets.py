@@ -43,21 +43,63 @@ def test_every_tab_renders_and_errors_show_in_the_view(ev):
         assert dash.views[t].error is None, (t, dash.views[t].error)
         assert "<table" in dash.views[t].value, t
     assert "human-level" in dash.views["Compare"].value and "Fairness by sex" in dash.views["Fairness"].value
-    dash.threshold.value = 0.8
-    assert "at threshold 0.80" in dash.views["Classes"].value
+    before = dash.views["Classes"].value
+    dash.threshold.value = 0.8  # the confusion matrix, the curve's operating point and the per-class table all move
+    after = dash.views["Classes"].value
+    assert "At threshold 0.80" in after
+    charts = lambda v: [p.split('"', 1)[0] for p in v.split('src="data:image/png;base64,')[1:]]
+    assert len(charts(after)) == 2 and all(a != b for a, b in zip(charts(before), charts(after)))
+    at = ev.y_pred.copy(); at[:] = (ev.proba[:, 1] >= 0.8).astype(at.dtype)
+    want = mc.Evaluation(ev.y_true, at, y_score=ev.proba[:, 1]).classes().to_frame()
+    pd.testing.assert_frame_equal(dash.results["Classes"].to_frame(), want)
     dash.features.value = ()
     assert dash.views["Slices"].error is not None and "choose at least one feature" in dash.views["Slices"].value
 
 
 def test_examples_tab_shows_the_rows_of_a_slice(ev):
+    "One click on 'show examples' under the Slices tab opens that slice's errors: paged, sortable, ids kept, wrong predictions marked."
     dash = ev.widget(by=["noise"])
-    dash._render("Examples")
-    dash.example_slice.value = "noise == 'car'"
+    assert "noise == 'car'" in dash.open_slice["Slices"].options
+    dash.open_slice["Slices"].value = "noise == 'car'"
+    dash.open_button["Slices"].click()
+    assert dash.tab.selected_index == mc.widgets.TABS.index("Examples")
     df = dash.results["Examples"]
     car = ev.data["noise"].to_numpy() == "car"
     wrong = ev.y_true != ev.y_pred
-    assert len(df) == (car & wrong).sum() and (df["noise"] == "car").all()
+    assert len(df) == (car & wrong).sum() and (df["noise"] == "car").all() and "score (1)" in df.columns
     assert df.index[0].startswith("clip-")  # stable ids, not positions
+    v = dash.views["Examples"].value
+    assert f"{len(df):,} errors in noise == &#x27;car&#x27;: page 1 of {-(-len(df) // 25)}" in v and 'class="mc-fail"' in v
+    dash.sort_by.value = "score (1)"; dash.descending.value = True
+    top = dash.results["Examples"]["score (1)"].to_numpy()
+    assert (np.diff(top) <= 0).all()
+    dash.next_page.click()
+    assert dash.page.value == 2 and "page 2 of" in dash.views["Examples"].value
+    dash.errors_only.value = False  # a new filter starts again at page 1
+    assert dash.page.value == 1 and len(dash.results["Examples"]) == car.sum()
+
+
+def test_drill_down_from_discovered_slices_tree_leaves_comparison_and_fairness(ev):
+    dash = ev.widget(baselines=[mc.HumanLevel(0.95)], by=["noise", "device"], sensitive=["sex"])
+    dash.discover_features.value = ("noise", "device")
+    for method in ("sliceline", "tree"):
+        dash.method.value = method
+        dash.run_discover.click()
+        found = dash.results["Discover"]
+        assert found.method == method and dash.open_slice["Discover"].options
+        first = dash.open_slice["Discover"].options[0]
+        dash.open_examples(first, "Discover")
+        rows = dash.results["Examples"]
+        want = np.asarray(found.masks[0], bool) & (ev.y_true != ev.y_pred)
+        assert len(rows) == want.sum() and set(rows.index) == set(ev.index[want])
+    dash.tree_depth.value = 1  # the tree answers its own depth
+    assert dash.results["Discover"].method == "tree" and len(dash.results["Discover"].frame) <= 2
+    dash._render("Compare")
+    dash.open_examples("device == 'web'", "Compare")
+    assert (dash.results["Examples"]["device"] == "web").all()
+    dash._render("Fairness")
+    dash.open_examples(dash.open_slice["Fairness"].options[0], "Fairness")
+    assert dash.results["Examples"]["sex"].nunique() == 1
 
 
 def test_dashboard_mime_bundle_has_a_static_twin(ev):
@@ -108,7 +150,7 @@ def test_tags_as_data_count_untagged_examples(ev, tmp_path):
     evt = ev.with_tags(store)
     assert evt.data["tag: car noise"].sum() == 3 and evt.data["tagged"].sum() == 4
     f = evt.slices(by=["tags"], metrics=["accuracy"]).to_frame().set_index("tags")
-    assert f.loc["car noise", "n"] == 3 and f.loc[mc.widgets.UNTAGGED, "n"] == ev.n - 3 and f["n"].sum() == ev.n
+    assert f.loc["car noise", "n"] == 3 and f.loc[mc.tags.UNTAGGED, "n"] == ev.n - 3 and f["n"].sum() == ev.n
     # the tagger reviewed errors only: a comparison by tag would show accuracy 0 per tag, so it gives the error analysis
     et = mc.compare(evt, [mc.HumanLevel(0.95)], by="tags", metric="accuracy")
     assert isinstance(et, mc.ErrorTags) and et.to_frame().set_index("tag").loc["car noise", "errors"] == 3
@@ -145,3 +187,146 @@ def test_executed_notebook_converted_to_html_shows_the_tables(tmp_path, saved_st
     assert "city == '&lt;lyon&gt;'" in body and "accuracy" in body  # the static table, escaped (nbconvert re-serialises &#x27; as ')
     assert "<lyon>" not in body
     assert "widget-view+json" not in body and "widget-state+json" not in body  # nothing that needs a CDN
+
+
+TAGGER_WORKER = """
+import sys, numpy as np, pandas as pd, mlcompass as mc
+n = 600
+rng = np.random.default_rng(0)
+y = rng.integers(0, 2, n)
+ev = mc.Evaluation(y, 1 - y, data=pd.DataFrame({"case_id": [f"c{i}" for i in range(n)], "g": rng.choice(["a", "b"], n)}), ids="case_id")
+tg = mc.ErrorTagger(ev, tags=["seen"], store=sys.argv[1])
+for i in range(int(sys.argv[2]), n, 2): tg.tag(f"c{i}", "seen")  # this process's half, disjoint from the other's
+"""
+
+
+def test_two_taggers_in_two_processes_lose_no_tag(tmp_path):
+    "Two kernels tagging disjoint examples into one store at full speed: every tag is on disk, and no temporary file is left."
+    store = tmp_path / "tags.csv"
+    procs = [subprocess.Popen([sys.executable, "-c", TAGGER_WORKER, str(store), str(k)], stderr=subprocess.PIPE, text=True) for k in (0, 1)]
+    for p in procs: assert p.wait(300) == 0, p.stderr.read()[-2000:]
+    recs, id_column = mc.tags.read_store(store)
+    assert len(recs) == 600 and all(r["tags"] == ["seen"] for r in recs.values()) and id_column == "case_id"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tags.csv.lock", "tags.csv"]
+
+
+def test_the_id_is_no_feature_and_the_store_remembers_it(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 2000
+    data = pd.DataFrame({"case_id": np.arange(n) * 7 + 100000, "site": rng.choice(["a", "b", "c"], n)})
+    y = rng.integers(0, 2, n)
+    ev = mc.Evaluation(y, np.where(rng.random(n) < np.where(data["site"] == "c", .4, .1), 1 - y, y), data=data, ids="case_id")
+    assert list(ev.data.columns) == ["site"] and ev.index.name == "case_id"
+    assert not any("case_id" in s for s in ev.discover(k=10).to_frame()["slice"])
+    assert "case_id" not in ev.widget().features.options
+    tg = mc.ErrorTagger(ev, tags=["glare"], store=tmp_path / "t.csv")
+    tg.tag(tg.current_id, "glare")
+    first = tg.current_id
+    assert mc.tags.read_store(tmp_path / "t.csv")[1] == "case_id"
+    again = mc.Evaluation(ev.y_true, ev.y_pred, data=data, ids="case_id")
+    assert again.with_tags(tmp_path / "t.csv").data.loc[again.index.get_loc(int(first)), "tag: glare"]  # no id_column= needed
+    plain = mc.Evaluation(ev.y_true, ev.y_pred, data=data)  # ids are positions here, not case ids: refused, not misjoined
+    with pytest.raises(ValueError, match="identified by 'case_id'"): mc.ErrorTagger(plain, store=tmp_path / "t.csv")
+    assert plain.with_tags(tmp_path / "t.csv").data["tag: glare"].sum() == 1  # the store names its id column; found among the data
+
+
+def test_a_killed_writers_temporary_file_is_removed_and_pressed_tags_show(ev, tmp_path):
+    store = tmp_path / "tags.csv"
+    tg = mc.ErrorTagger(ev, tags=["car noise", "blurry"], store=store)
+    (tmp_path / ".tags.csv.99999.tmp").write_text("half")
+    tg.tag(tg.current_id, "car noise")
+    assert not (tmp_path / ".tags.csv.99999.tmp").exists()
+    styles = {b.tooltip: (b.value, b.button_style, b.icon) for b in tg.tag_box.children}
+    assert styles == {"car noise": (True, "info", "check"), "blurry": (False, "", "")}
+
+
+def test_a_saved_notebook_shows_the_last_state_not_the_first(tmp_path):
+    """Executed and saved, the dashboard's and the tagger's outputs show what the user did after displaying them: the twin is
+    kept under a display id and replaced on every change (nbclient applies update_display_data as JupyterLab does)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+    setup = textwrap.dedent("""
+        import numpy as np, mlcompass as mc
+        rng = np.random.default_rng(0)
+        y = rng.integers(0, 2, 500)
+        ev = mc.Evaluation(y, np.where(rng.random(500) < .2, 1 - y, y), data={"city": rng.choice(["lyon", "nice"], 500), "size": rng.choice(["S", "L"], 500)})
+        dash = ev.widget(by=["city"])
+        dash
+    """)
+    cells = [setup, 'dash.features.value = ("size",)',
+             f'tg = mc.ErrorTagger(ev, tags=["glare"], store={str(tmp_path / "t.csv")!r})\ntg',
+             "for _ in range(5): tg.tag(tg.current_id, 'glare'); tg.go(tg.pos + 1)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
+    NotebookClient(nb, timeout=180, kernel_name="python3").execute()
+    twin = lambda cell: "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs if o.get("metadata", {}) is not None)
+    dash_html, tagger_html = twin(nb.cells[0]), twin(nb.cells[2])
+    assert "size == &#x27;S&#x27;" in dash_html and "city == &#x27;lyon&#x27;" not in dash_html.split("<h4>Slices</h4>")[1].split("<h4>")[0]
+    assert "5 of" in tagger_html and "glare" in tagger_html
+    body, _ = HTMLExporter().from_notebook_node(mc.widgets.static_notebook(nb))
+    assert "size == &#x27;S&#x27;" in body or "size == 'S'" in body
+
+
+def test_the_heat_map_follows_its_controls_and_opens_a_cell(ev):
+    dash = ev.widget(by=["noise", "device"])
+    dash.tab.selected_index = mc.widgets.TABS.index("Heat map")
+    sf = dash.results["Heat map"]
+    assert sf.by == ["noise", "device"] and sf.metric_names == ["error_rate"]
+    want = ev.slices(by=["noise", "device"], max_depth=2, metrics=["error_rate"], min_support=1).to_frame()
+    pd.testing.assert_frame_equal(sf.to_frame(), want)
+    assert 'class="mlcompass-heatmap"' in dash.views["Heat map"].value
+    before = dash.views["Heat map"].value
+    dash.heat_cols.value = "sex"
+    assert dash.results["Heat map"].by == ["noise", "sex"] and dash.views["Heat map"].value != before
+    cell = "noise == 'car' & sex == 'F'"
+    assert cell in dash.open_slice["Heat map"].options
+    dash.open_examples(cell, "Heat map")
+    rows = dash.results["Examples"]
+    want = (ev.data["noise"].to_numpy() == "car") & (ev.data["sex"].to_numpy() == "F") & (ev.y_true != ev.y_pred)
+    assert len(rows) == want.sum()
+    dash.heat_cols.value = "noise"
+    assert "choose two different features" in dash.views["Heat map"].value
+
+
+def test_a_saved_cohort_is_a_column_in_every_picker_and_in_compare(ev):
+    dash = ev.widget(by=["noise"])
+    dash.open_examples("noise == 'car'", "Slices")
+    dash.cohort_name.value = "car clips"
+    dash.save_cohort_button.click()
+    assert "cohort: car clips" in dash.features.options and "cohort: car clips" in dash.sensitive.options
+    assert "cohort: car clips" in dash.heat_rows.options and "cohort: car clips" in dash.discover_features.options
+    assert dash.cohorts["car clips"].sum() == (ev.data["noise"] == "car").sum()
+    dash.features.value = ("cohort: car clips",)
+    f = dash.results["Slices"].to_frame().set_index("slice")
+    assert f.loc["`cohort: car clips` == True", "n"] == (ev.data["noise"] == "car").sum()
+    cmp = mc.compare(dash.ev, [mc.HumanLevel(0.95)], by="cohort: car clips")
+    assert "`cohort: car clips` == True" in set(cmp.to_frame()["slice"])
+    again = ev.with_cohorts(dash.cohorts).with_cohorts({"web": ev.data["device"].to_numpy() == "web"})  # replaces, never stacks
+    assert [c for c in again.data.columns if c.startswith("cohort: ")] == ["cohort: web"]
+    with pytest.raises(ValueError, match="must be a boolean mask of 1200 examples"): ev.with_cohorts({"bad": [1, 0]})
+    dash.cohort_name.value = ""
+    dash.save_cohort_button.click()
+    assert "a cohort needs a name" in dash.cohort_note.value
+
+
+def test_examples_show_text_images_and_audio(tmp_path):
+    "Named text, image and audio columns are shown with each example (self-contained: data URIs), and are never features."
+    import wave
+    rng = np.random.default_rng(0)
+    n = 60
+    for i in range(3):
+        with wave.open(str(tmp_path / f"a{i}.wav"), "wb") as w:
+            w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(b"\0\0" * 800)
+    data = pd.DataFrame({"g": rng.choice(["x", "y"], n), "text": [f"utterance <{i}> with some words" for i in range(n)],
+                         "img": [rng.integers(0, 255, (8, 8)).astype(np.uint8) for _ in range(n)],
+                         "wav": [str(tmp_path / f"a{i % 3}.wav") for i in range(n)]})
+    y = rng.integers(0, 2, n)
+    ev = mc.Evaluation(y, 1 - y, data=data)
+    dash = ev.widget(by=["g"], text="text", image="img", audio="wav")
+    assert dash.features.options == ("g",)
+    dash._render("Examples")
+    v = dash.views["Examples"].value
+    assert v.count('<img src="data:image/png;base64,') == 25 and v.count("<audio controls") == 25
+    assert "utterance &lt;0&gt; with some words" in v and "utterance <0>" not in v  # text escaped
+    with pytest.raises(ValueError, match="image='nope' is not a column"): ev.widget(image="nope")
