@@ -2,8 +2,10 @@
 """The project's task runner; needs nothing but Python 3.11+.
 
     python3 tasks.py example   # the full error-analysis report on the bundled UCI Adult example; prints report.html
-    python3 tasks.py test      # everything CI runs: nbdev-clean and nbdev-export leave no diff, nbdev-test, pytest
+    python3 tasks.py test      # everything CI runs: nbdev-clean and nbdev-export leave no diff, the docs build with no
+                               # broken link, nbdev-test, pytest
     python3 tasks.py bench     # the benchmarks in bench/
+    python3 tasks.py docs      # the documentation site, offline, in build/site (notebooks executed; links checked)
     python3 tasks.py setup     # only create/refresh .venv
 
 Each task creates `.venv` (and installs the project into it, editable, with its dev extras) when it is missing
@@ -72,9 +74,15 @@ def test(*pytest_args):
              "Notebooks were not clean: run `.venv/bin/nbdev-clean` and commit the result.")
     _no_diff("nbdev-export", [BIN / "nbdev-export"], ["mlcompass/**/*.py"],
              "The library was out of sync with nbs/: run `.venv/bin/nbdev-export` and commit mlcompass/.")
+    sh(BIN / "python", "docs/build_site.py", "--no-execute") # the site builds and no internal link is broken
     sh(BIN / "nbdev-test")
     # pytest last, so that its summary line closes the output
     sh(BIN / "python", "-m", "pytest", *pytest_args)
+
+
+def docs(*args):
+    setup()
+    sh(BIN / "python", "docs/build_site.py", *args)
 
 
 def bench(*args):
@@ -87,7 +95,7 @@ def bench(*args):
     sh(BIN / "python", "bench/bench_guards.py", "--json", "bench/results_guards.json")
 
 
-TASKS = {"setup": setup, "example": example, "test": test, "bench": bench}
+TASKS = {"setup": setup, "example": example, "test": test, "bench": bench, "docs": docs}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in TASKS:

@@ -171,8 +171,10 @@ class Dashboard(StaticTwin, W.VBox):
                                        disabled=not binary_scores, layout=W.Layout(display=None if binary_scores else "none")) # no scores: no threshold to move
         self.sensitive = many("sensitive", sensitive or [])
         # drill-down: any slice a tab shows opens its examples
-        self.open_slice = {t: W.Dropdown(options=[], description="examples of", layout=W.Layout(width="60%")) for t in OPENERS}
+        # one click on a slice in the list opens its examples; the button opens the selected (or first) one again
+        self.open_slice = {t: W.Select(options=[], rows=4, description="examples of", layout=W.Layout(width="60%")) for t in OPENERS}
         self.open_button = {t: W.Button(description="show examples", icon="search") for t in self.open_slice}
+        self._listing = False # True while the lists are refilled: a refill is not a click
         # Examples: the slice, errors only, sort, page
         self.example_slice = W.Dropdown(options=[("every example", None)], value=None, description="slice", layout=W.Layout(width="60%"))
         self.errors_only = W.Checkbox(value=True, description="errors only")
@@ -204,7 +206,9 @@ class Dashboard(StaticTwin, W.VBox):
         self.prev_page.on_click(lambda _: setattr(self.page, "value", max(1, self.page.value - 1)))
         self.next_page.on_click(lambda _: setattr(self.page, "value", min(self.page.max, self.page.value + 1)))
         self.run_discover.on_click(lambda _: self._render("Discover"))
-        for t, b in self.open_button.items(): b.on_click(lambda _, t=t: self.open_examples(self.open_slice[t].value, t))
+        for t, b in self.open_button.items():
+            b.on_click(lambda _, t=t: self.open_examples(self.open_slice[t].value or next(iter(self.openable.get(t, {})), None), t))
+            self.open_slice[t].observe(lambda c, t=t: None if self._listing or c["new"] is None else self.open_examples(c["new"], t), names="value")
         opener = lambda t: W.HBox([self.open_slice[t], self.open_button[t]])
         pages = {
             "Overview": [self.views["Overview"]],
@@ -358,9 +362,12 @@ class Dashboard(StaticTwin, W.VBox):
     def _refresh_openers(self, tab):
         opts = list(self.openable.get(tab, {}))
         if tab in self.open_slice:
-            keep = self.open_slice[tab].value
-            self.open_slice[tab].options = opts
-            self.open_slice[tab].value = keep if keep in opts else (opts[0] if opts else None) # the first (worst) slice, ready to open
+            self._listing = True
+            try:
+                keep = self.open_slice[tab].value
+                self.open_slice[tab].options = opts # in the tab's order: worst first where the tab ranks
+                self.open_slice[tab].value = keep if keep in opts else None
+            finally: self._listing = False
         every = [("every example", None)] + [(f"{s}  ({t})", (t, s)) for t in self.open_slice for s in self.openable.get(t, {})]
         keep = self.example_slice.value
         self.example_slice.options = every

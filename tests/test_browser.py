@@ -49,23 +49,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab(tmp_path):
-    "A JupyterLab server on loopback, with no token and no announcements, serving tmp_path."
+def serve(tmp_path, app):
+    "A Jupyter server (`app`: jupyterlab or notebook, i.e. Notebook 7) on loopback, with no token and no announcements, serving tmp_path."
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "dashboard.ipynb")
     conf = tmp_path / "jupyter-config"
-    (conf / "labconfig").mkdir(parents=True)
+    (conf / "labconfig").mkdir(parents=True, exist_ok=True)
     (conf / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
     port = free_port()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(conf), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+    cmd = [sys.executable, "-m", app, "--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
            "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
            f"--ServerApp.root_dir={tmp_path}", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    log = open(tmp_path / "lab.log", "w")
+    if app == "notebook": cmd = [c for c in cmd if not c.startswith("--LabApp.")]
+    log = open(tmp_path / f"{app}.log", "w")
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
@@ -77,8 +77,24 @@ def lab(tmp_path):
             time.sleep(0.5)
     else:
         proc.terminate()
-        pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
-    if proc.poll() is not None: pytest.fail("JupyterLab exited:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+        pytest.fail(f"{app} did not start:\n" + (tmp_path / f"{app}.log").read_text()[-3000:])
+    if proc.poll() is not None: pytest.fail(f"{app} exited:\n" + (tmp_path / f"{app}.log").read_text()[-3000:])
+    return proc, url
+
+
+@pytest.fixture
+def lab(tmp_path):
+    proc, url = serve(tmp_path, "jupyterlab")
+    yield url, tmp_path
+    proc.terminate()
+    try: proc.wait(10)
+    except subprocess.TimeoutExpired: proc.kill()
+
+
+@pytest.fixture
+def notebook7(tmp_path):
+    pytest.importorskip("notebook")
+    proc, url = serve(tmp_path, "notebook")
     yield url, tmp_path
     proc.terminate()
     try: proc.wait(10)
@@ -119,9 +135,8 @@ def test_dashboard_and_tagger_in_jupyterlab(lab):
             page.locator(".mlcompass-dash select[multiple]").first.select_option("device")
             page.wait_for_function("document.body.innerText.includes(\"device == 'web'\")", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-slices-by-device.png"))
-            # drill down: the slice's examples, with one click on "show examples"
-            page.locator(".mlcompass-dash .widget-dropdown select").filter(has=page.locator("option", has_text="device == 'web'")).first.select_option(label="device == 'web'")
-            page.get_by_role("button", name="show examples").first.click()
+            # drill down: one click on the slice in the tab's list opens its examples
+            page.locator(".mlcompass-dash .widget-select select").filter(has=page.locator("option", has_text="device == 'web'")).first.locator("option", has_text="device == 'web'").click()
             page.wait_for_function("document.body.innerText.includes(\"errors in device == 'web'\")", timeout=30_000)
             shoot_tabs(page, "light")
             # the dark theme: every tab again
@@ -160,3 +175,32 @@ def test_dashboard_and_tagger_in_jupyterlab(lab):
     twin = lambda cell: "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs)
     assert "errors in device == &#x27;web&#x27;" in twin(saved.cells[1])  # the drill-down, not the first Slices view
     assert "Error tagger: 2 of" in twin(saved.cells[2])
+
+
+def test_dashboard_in_notebook_7(notebook7):
+    "Notebook 7: the live dashboard renders (its twin hidden), a slice opens its examples, and the saved file holds the last state."
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, root = notebook7
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        try:
+            page.goto(f"{url}/notebooks/dashboard.ipynb", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            time.sleep(3)
+            page.click("text=Run", timeout=30_000)
+            page.click("text=Run All Cells", timeout=30_000)
+            page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
+            assert page.locator(".mlcompass-dash img.mlcompass-chart:visible").count() >= 1
+            assert not page.locator(".mlcompass-twin").first.is_visible()
+            page.get_by_role("button", name="show examples").first.click()
+            page.wait_for_function("document.body.innerText.includes(\"errors in noise == 'car'\")", timeout=30_000)
+            page.locator(".mlcompass-dash").first.screenshot(path=str(ARTIFACTS / "notebook7-examples.png"))
+            page.keyboard.press("Control+s")
+            deadline = time.time() + 30
+            while time.time() < deadline and "errors in noise" not in (root / "dashboard.ipynb").read_text(): time.sleep(0.5)
+        finally:
+            browser.close()
+    saved = nbformat.read(root / "dashboard.ipynb", 4)
+    assert "errors in noise == &#x27;car&#x27;" in "".join(o.get("data", {}).get("text/html", "") for o in saved.cells[1].outputs)

@@ -367,7 +367,7 @@ def test_dashboard_and_tagger_fetch_examples_from_the_engine(adult, tmp_path):
     assert "ev.slices(" in dash.views["Slices"].value and "Fairness" in dash.views
     dash.heat_rows.value, dash.heat_cols.value = "sex", "race"  # the heat map's cells open from the engine too
     dash.tab.selected_index = mc.widgets.TABS.index("Heat map")
-    cell = dash.open_slice["Heat map"].value
+    cell = dash.open_slice["Heat map"].options[0]
     dash.open_examples(cell, "Heat map")
     sex, race = cell.split(" & ")
     assert (dash.results["Examples"]["sex"] == sex.split("'")[1]).all() and (dash.results["Examples"]["race"] == race.split("'")[1]).all()
