@@ -1,12 +1,16 @@
 """The course in tutorials/: every lesson executes without error (its exercise solutions passing their checks), has the
-structure of a lesson, uses only the public API, and is listed in tutorials/README.md."""
-import os
+structure of a lesson, uses only the public API, and is listed in tutorials/README.md; every check cell accepts the
+answers a learner would give (exact, or copied from a table) and explains typical wrong ones."""
 import re
 import shutil
+import tempfile
 import time
+from functools import cache
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
@@ -89,19 +93,262 @@ def test_check_reports_right_wrong_and_missing_answers(capsys, monkeypatch):
     assert capsys.readouterr().out.strip() == "✗ Not yet. answer with a whole number."
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
-def test_lesson_executes(path, tmp_path, monkeypatch, record_property):
-    """Run the lesson top to bottom on a fresh kernel, in a temporary folder (with course.py beside it, as in
-    tutorials/). One thread per kernel: the CI machine's two cores are shared with the rest of the suite, and OpenMP's
-    spinning threads slow scikit-learn's gradient boosting tenfold when the other core is busy."""
+@pytest.fixture
+def course(monkeypatch):
+    monkeypatch.syspath_prepend(str(TUTORIALS))
+    import course
+    return course
+
+
+def verdict(course, capsys, answer, test):
+    "What `check` prints for `answer` (with the hint 'HINT')."
+    course.check(answer, "unused", test, hint="HINT")
+    return capsys.readouterr().out.strip()
+
+
+def test_check_prints_a_rough_pass_apart(course, capsys):
+    assert verdict(course, capsys, 1, lambda a: course.ROUGHLY) == course.RIGHT_ROUGHLY == "✓ Right — give more decimals next time."
+    course.check(None, 0.52, lambda a: course.close(a, 0.515))  # a rough solution still passes its own check
+    assert capsys.readouterr().out.strip() == course.NO_ANSWER
+
+
+# (answer, expected, keyword arguments of close, what check prints); the values are the lessons' own
+CLOSE = [
+    (0.515, 0.515, {}, "✓ Right."),
+    (0.52, 0.515, {}, "✓ Right — give more decimals next time."),             # lesson 1, from the 3-decimal 0.515
+    (0.51, 0.515, {}, "✓ Right — give more decimals next time."),             # the other way to round a tie
+    ((0.901, 0.951), (0.9006910535722495, 0.9511283733002555), {}, "✓ Right."),  # lesson 2, from its table
+    ((0.9, 0.95), (0.9006910535722495, 0.9511283733002555), {}, "✓ Right — give more decimals next time."),
+    (0.8668, 0.8667994687915007, {}, "✓ Right."),
+    (0.744, 0.7444444444444445, {}, "✓ Right."),
+    ((0.477, 0.280), (0.4772256728778468, 0.27985270910047344), {}, "✓ Right."),  # 0.280 is the float 0.28
+    ((0.3233, 0.363), (0.32325492296406444, 0.36300953567140615), {}, "✓ Right."),
+    (0.2366, 0.23656494733999459, {}, "✓ Right."),
+    (np.float64(0.237), 0.23656494733999459, {}, "✓ Right."),
+    (0.23656494733999459 + 1e-12, 0.23656494733999459, {}, "✓ Right."),     # another route to the same value
+    (pd.Series([0.477, 0.28]), (0.4772256728778468, 0.27985270910047344), {}, "✓ Right."),
+    ([np.float64(0.477), np.float64(0.28)], (0.4772256728778468, 0.27985270910047344), {}, "✓ Right."),
+    (np.array(0.744), 0.7444444444444445, {}, "✓ Right."),
+    (-0.05, -0.05, {}, "✓ Right."),
+    (6.8, 6.813020439061324, {"decimals": 1}, "✓ Right."),
+    (np.int64(3), 3, {}, "✓ Right."),
+    # not right to the decimals given: a truncated value, another slice's value, or nothing left of the value
+    (0.236, 0.23656494733999459, {}, "✗ Not yet. HINT"),
+    (0.230, 0.23656494733999459, {}, "✗ Not yet. HINT"),
+    (0, 0.28, {}, "✗ Not yet. HINT"),
+    (1, 0.901, {}, "✗ Not yet. HINT"),
+    (-0.1, -0.05, {}, "✗ Not yet. HINT"),
+    (0.5, 0.515, {}, "✗ Not yet. 0.5: too rounded to check; give at least two significant digits. HINT"),
+    (7, 6.813020439061324, {"decimals": 1}, "✗ Not yet. 7: too rounded to check; give at least two significant digits. HINT"),
+    # the nudges
+    (51.5, 0.515, {"unit": "fraction"}, "✗ Not yet. 51.5: that looks like a percentage; give a fraction between 0 and 1 (0.07 for 7%). HINT"),
+    (51.5, 0.515, {}, "✗ Not yet. HINT"),                                      # dollars: no percentage here
+    (-5, -0.05, {"unit": "fraction"}, "✗ Not yet. -5: that looks like a percentage; give a fraction (0.07 for 7%). HINT"),
+    ((47.7, 28.0), (0.4772256728778468, 0.27985270910047344), {"unit": "fraction"},
+     "✗ Not yet. 47.7, 28.0: that looks like a percentage; give a fraction between 0 and 1 (0.07 for 7%). HINT"),
+    ((0.477, 28.0), (0.4772256728778468, 0.27985270910047344), {"unit": "fraction"},
+     "✗ Not yet. 28.0: that looks like a percentage; give a fraction between 0 and 1 (0.07 for 7%). HINT"),
+    (0.06813, 6.813020439061324, {"unit": "points"}, "✗ Not yet. 0.06813: that looks like a fraction; give percentage points (7 for 0.07). HINT"),
+    (0.05, -0.05, {}, "✗ Not yet. 0.05: the right size but the wrong sign. HINT"),
+    ((0.280, 0.477), (0.4772256728778468, 0.27985270910047344), {"what": "a pair (caucasian, african_american)"},
+     "✗ Not yet. the right values in the wrong order: answer with a pair (caucasian, african_american). HINT"),
+    ((0.477, 0.448), (0.4772256728778468, 0.27985270910047344), {}, "✗ Not yet. the second value is not right; the first value is right. HINT"),
+    ((0.1, 0.2), (0.4772256728778468, 0.27985270910047344), {}, "✗ Not yet. HINT"),
+    ("0.515", 0.515, {"what": "a number (dollars per transaction)"},
+     "✗ Not yet. '0.515' is text: answer with a number (dollars per transaction), without the quotes. HINT"),
+    ("about half", 0.515, {}, "✗ Not yet. answer with a number, not the text 'about half'. HINT"),
+    (True, 1, {}, "✗ Not yet. answer with a number, not True. HINT"),
+    (float("nan"), 0.5, {}, "✗ Not yet. answer with a number, not nan. HINT"),
+    ([0.515], 0.515, {}, "✗ Not yet. answer with a number, not a list of 1 value. HINT"),
+    ({"low": 0.9}, (0.9, 0.95), {"what": "a pair (low, high)"}, "✗ Not yet. answer with a pair (low, high), not a dict. HINT"),
+    (0.9, (0.9, 0.95), {"what": "a pair (low, high)"}, "✗ Not yet. answer with a pair (low, high), not a single number. HINT"),
+    ((0.9, 0.95, 1.0), (0.9, 0.95), {"what": "a pair (low, high)"}, "✗ Not yet. answer with a pair (low, high): this has 3 values, not 2. HINT"),
+    ((0.9, "0.95"), (0.9, 0.95), {}, "✗ Not yet. answer with 2 numbers, not a str among the values. HINT"),
+]
+
+
+@pytest.mark.parametrize("answer, expected, options, message", CLOSE, ids=lambda x: None)
+def test_close(course, capsys, answer, expected, options, message):
+    assert verdict(course, capsys, answer, lambda a: course.close(a, expected, **options)) == message
+
+
+def test_close_passes_on_its_own_precision(course):
+    """Any value rounded to 3 decimals or more passes; to 2 it passes roughly; one a unit off in its third decimal
+    never passes fully (it may pass roughly when its float drops a trailing zero: 0.630 is 0.63)."""
+    rng = np.random.default_rng(0)
+    for expected in rng.uniform(0.1, 0.99, 300):
+        for d in (3, 4, 6):
+            assert course.close(round(expected, d), expected) is True
+        full = round(expected, 3) == round(expected, 2)  # 0.340 is written 0.34
+        assert course.close(round(expected, 2), expected) is (True if full else course.ROUGHLY)
+        assert course.close(round(expected, 3) - 0.001, expected) is not True
+        assert course.close(round(100 * expected, 1), expected) is False  # no unit given: no percentage nudge
+
+
+def test_one_of_forgives_case_spaces_and_quotes(course, capsys):
+    options = ["race == 'Black'", "race == 'White'", "`marital-status` == 'Married-civ-spouse'"]
+    assert course.one_of(' RACE=="black"', options, what="a slice") == "race == 'Black'"
+    assert course.one_of("marital-status == 'married-civ-spouse'", options, what="a slice") == options[2]
+    test = lambda a: course.one_of(a, options, what="a slice of the race table") == "race == 'Black'"
+    assert verdict(course, capsys, "Black", test) == "✗ Not yet. 'Black' is not a slice of the race table. HINT"
+    assert verdict(course, capsys, 3, test) == "✗ Not yet. 3 is not a slice of the race table. HINT"
+    assert verdict(course, capsys, "race == 'White'", test) == "✗ Not yet. HINT"
+
+
+def test_same_texts(course, capsys):
+    expected = ["end", "event", "is_recid"]
+    cases = [(["END", " event", "is_recid "], "✓ Right."),
+             (["is_recid", "end", "event"], "✗ Not yet. the right items, but not in the order asked: sort them. HINT"),
+             (["end", "event"], "✗ Not yet. 1 item is missing from the list. HINT"),
+             (["end"], "✗ Not yet. 2 items are missing from the list. HINT"),
+             (["end", "event", "is_recid", "age"], "✗ Not yet. 'age' should not be in the list. HINT"),
+             ("end", "✗ Not yet. answer with a list of names, not the text 'end'. HINT"),
+             (["end", 3, "x"], "✗ Not yet. answer with a list of names, not 3 among the names. HINT")]
+    for answer, message in cases:
+        assert verdict(course, capsys, answer, lambda a: course.same_texts(a, expected, ordered=True)) == message, answer
+    assert verdict(course, capsys, ["is_recid", "end", "event"], lambda a: course.same_texts(a, expected)) == "✓ Right."
+
+
+# For every check cell, answers a learner would give, each with what the check must print. An answer is Python source
+# run in the lesson's kernel right after the check cell, so it can use the lesson's names, `solution` among them; what
+# the check prints must start with the first string and contain the others. The second answer is the solution as the
+# lesson's tables show it (rounded, or for text, spelled differently); then typical wrong answers and their nudges.
+RIGHT, ROUGHLY, NOT_YET = ("✓ Right.",), ("✓ Right — give more decimals next time.",), "✗ Not yet."
+PERCENTAGE = "that looks like a percentage; give a fraction"
+
+
+def wrong(*nudges):
+    return (NOT_YET, *nudges)
+
+
+ANSWERS = {
+    ("01", 1): [("solution", RIGHT), ("'  RACE==\"black\" '", RIGHT),
+                ("\"race == 'Amer-Indian-Eskimo'\"", wrong("has only 19 high earners: too few to judge.")),
+                ("\"race == 'White'\"", wrong("Sort the groups that have enough high earners by recall.")),
+                ("\"Black\"", wrong("'Black' is not a slice of the race table"))],
+    ("01", 2): [("solution", RIGHT), ("round(solution, 3)", RIGHT), ("0.52", ROUGHLY),
+                ("str(solution)", wrong("'0.515' is text: answer with a number (dollars per transaction), without the quotes.")),
+                ("fraud['fraud'].mean()", wrong("Every fraud is missed and costs $100"))],
+    ("02", 1): [("solution", RIGHT), ("tuple(round(x, 3) for x in solution)", RIGHT), ("(0.90, 0.95)", ROUGHLY),
+                ("solution[::-1]", wrong("the right values in the wrong order: answer with a pair (low, high).")),
+                ("tuple(round(100 * x, 1) for x in solution)", wrong("90.1, 95.1: " + PERCENTAGE)),
+                ("solution[0]", wrong("answer with a pair (low, high), not a single number."))],
+    ("02", 2): [("solution", RIGHT), ("round(solution, 4)", RIGHT), ("round(solution, 3)", RIGHT),
+                ("100 * solution", wrong(PERCENTAGE)),
+                ("ev_adult.metrics(['accuracy'])['accuracy']", wrong("Keep only the rows without any missing value"))],
+    ("03", 1): [("solution", RIGHT), ("' Car Noise'", RIGHT), ("'people noise'", wrong("Potential gain = gap")),
+                ("'car'", wrong("'car' is not one of the conditions"))],
+    ("03", 2): [("solution", RIGHT), ("round(solution, 3)", RIGHT), ("100 * solution", wrong(PERCENTAGE)),
+                ("overall", wrong("Overall accuracy rises by the gap"))],
+    ("04", 1): [("solution", RIGHT), ("round(solution, 3)", RIGHT), ("round(100 * solution, 1)", wrong("74.4: " + PERCENTAGE)),
+                ("ev_dev.thresholds([budget.threshold])['recall'].iloc[0]", wrong("Choose the threshold on dev"))],
+    ("04", 2): [("solution", RIGHT), ("round(solution, 2)", RIGHT),
+                ("round(100 * solution)", wrong("-5: that looks like a percentage; give a fraction (0.07 for 7%).")),
+                ("-solution", wrong("0.05: the right size but the wrong sign.")), ("-0.1", wrong("the cheapest margin is below zero"))],
+    ("05", 1): [("solution", RIGHT), ("(0.477, 0.280)", RIGHT), ("tuple(round(x, 3) for x in solution)", RIGHT),
+                ("solution[::-1]", wrong("the right values in the wrong order: answer with a pair (caucasian, african_american).")),
+                ("(fr_compas.by_group['fpr']['Caucasian'], fr_compas.by_group['fpr']['African-American'])", wrong("The FNR counts")),
+                ("(47.7, 28.0)", wrong("47.7, 28.0: " + PERCENTAGE))],
+    ("05", 2): [("solution", RIGHT), ("(round(solution[0], 4), round(solution[1], 3))", RIGHT),
+                ("solution[::-1]", wrong("the right values in the wrong order")),
+                ("tuple(1 / x for x in solution)", wrong("Both ratios are women's figure divided by men's.")),
+                ("(solution[0], 1 / solution[1])", wrong("the second value is not right; the first value is right."))],
+    ("06", 1): [("solution", RIGHT), ("round(solution, 3)", RIGHT), ("round(solution, 4)", RIGHT),
+                ("round(100 * solution, 1)", wrong("23.7: " + PERCENTAGE)),
+                ("ev_search.discover(k=5, max_level=1, bins=BINS).to_frame()['error'].iloc[0]", wrong("look it up in the check half"))],
+    ("06", 2): [("solution", RIGHT), ("[s.replace(' ', '').upper() for s in reversed(solution)]", RIGHT),
+                ("solution[:-1]", wrong("1 item is missing from the list.")),
+                ("small.to_frame()['slice'].tolist()", wrong("should not be in the list.")),
+                ("solution[0]", wrong("answer with a list of slice strings, not the text"))],
+    ("07", 1): [("solution", RIGHT), ("' Mismatch '", RIGHT), ("'variance'", wrong("Compute the three gaps")),
+                ("'overfitting'", wrong("'overfitting' is not one of the possible foci."))],
+    ("07", 2): [("solution", RIGHT), ("[c.upper() for c in solution]", RIGHT),
+                ("solution[::-1]", wrong("the right items, but not in the order asked: sort them.")),
+                ("solution[:-1]", wrong("1 item is missing from the list.")),
+                ("sorted(solution + ['priors_count'])", wrong("'priors_count' should not be in the list."))],
+    ("08", 1): [("solution", RIGHT), ("round(solution, 3)", RIGHT), ("round(solution, 1)", RIGHT),
+                ("round(solution, 3) / 100", wrong("0.06813: that looks like a fraction; give percentage points (7 for 0.07).")),
+                ("-round(solution, 1)", wrong("-6.8: the right size but the wrong sign.")),
+                ("round(solution)", wrong("7: too rounded to check; give at least two significant digits."))],
+    ("08", 2): [("solution", RIGHT),
+                ("mc.Gates(min_slice={'recall': round(solution.to_dict()['min_slice']['recall'], 2)}, by=['workclass'], min_support=100)", RIGHT),
+                ("mc.Gates(min_slice={'recall': solution.to_dict()['min_slice']['recall'] - 0.05}, by=['workclass'], min_support=100)",
+                 wrong("v2 passes it, but it is not the highest two-decimal threshold that v2 passes.")),
+                ("mc.Gates(min_slice={'recall': solution.to_dict()['min_slice']['recall'] + 0.25}, by=['workclass'], min_support=100)",
+                 wrong("v2 does not pass this gate.")),
+                ("solution.to_dict()['min_slice']['recall']", wrong("answer with an mc.Gates object."))],
+}
+
+
+def with_answers(nb, lesson):
+    """`nb` with, after each check cell, one cell per answer in ANSWERS that sets `answer` and reruns the check. The
+    answer cells carry the tag `raises-exception`, so that a broken answer fails its own test, not the lesson's run."""
+    cells, k = [], 0
+    for cell in nb.cells:
+        cells.append(cell)
+        if "check" not in tags(cell): continue
+        k += 1
+        for i, (source, _) in enumerate(ANSWERS.get((lesson, k), [])):
+            cells.append(nbformat.v4.new_code_cell(f"answer = {source}\n{cell.source}",
+                                                   metadata={"tags": ["raises-exception"], "answer": [k, i]}))
+        cells.append(nbformat.v4.new_code_cell("answer = None"))
+    nb.cells = cells
+    return nb
+
+
+@cache
+def executed(path):
+    """The lesson with the answers of ANSWERS, run top to bottom once on a fresh kernel in a temporary folder (with
+    course.py beside it, as in tutorials/), and how long that took. One thread per kernel: the CI machine's two cores
+    are shared with the rest of the suite, and OpenMP's spinning threads slow scikit-learn's gradient boosting tenfold
+    when the other core is busy."""
     from nbclient import NotebookClient
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    shutil.copy(TUTORIALS / "course.py", tmp_path)
-    nb = nbformat.read(path, as_version=4)
+    folder = Path(tempfile.mkdtemp(prefix=f"lesson{path.name[:2]}-"))
+    shutil.copy(TUTORIALS / "course.py", folder)
+    nb = with_answers(nbformat.read(path, as_version=4), path.name[:2])
     start = time.perf_counter()
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    seconds = time.perf_counter() - start
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("OMP_NUM_THREADS", "1")
+            client.execute()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return nb, time.perf_counter() - start
+
+
+def printed(cell):
+    "What a cell printed, and its error if it raised one."
+    return "".join(o.get("text", "") for o in cell.outputs) + "".join(
+        f"{o['ename']}: {o['evalue']}" for o in cell.outputs if o.output_type == "error")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_executes(path, record_property):
+    "Run the lesson top to bottom: no error, and every solution passes its own check."
+    nb, seconds = executed(path)
     record_property("seconds", round(seconds, 1))
     checks = [c for c in nb.cells if "check" in tags(c)]
-    printed = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
-    assert all("No answer yet" in p for p in printed), printed  # the solutions passed their checks
+    assert all("No answer yet" in printed(c) for c in checks), [printed(c) for c in checks]
+
+
+def test_every_check_has_its_answers():
+    "Each check cell is tried with the solution, the solution as the tables show it, and at least two wrong answers."
+    cells = {(p.name[:2], k) for p in LESSONS
+             for k, _ in enumerate((c for c in nbformat.read(p, as_version=4).cells if "check" in tags(c)), 1)}
+    assert cells == set(ANSWERS)
+    for key, answers in ANSWERS.items():
+        assert len(answers) >= 4 and answers[0] == ("solution", RIGHT) and answers[1][1][0].startswith("✓"), key
+        assert sum(expected[0] == NOT_YET for _, expected in answers) >= 2, key
+
+
+@pytest.mark.parametrize("key", sorted(ANSWERS), ids=lambda k: f"lesson{k[0]}-exercise{k[1]}")
+def test_check_answers(key):
+    "Each answer of ANSWERS, run through its lesson's check cell, prints the verdict and nudge expected."
+    nb, _ = executed(next(p for p in LESSONS if p.name.startswith(key[0])))
+    got = {c.metadata["answer"][1]: printed(c).strip() for c in nb.cells if c.metadata.get("answer", [None])[0] == key[1]}
+    failures = [f"answer = {source}\n  printed:  {got.get(i)!r}\n  expected: {expected!r}"
+                for i, (source, expected) in enumerate(ANSWERS[key])
+                if not (got.get(i, "").startswith(expected[0]) and all(x in got[i] for x in expected[1:])
+                        and (expected[0] == NOT_YET or got[i] == expected[0]))]
+    assert not failures, "\n".join(failures)
