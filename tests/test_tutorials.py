@@ -271,11 +271,13 @@ ANSWERS = {
                 ("-round(solution, 1)", wrong("-6.8: the right size but the wrong sign.")),
                 ("round(solution)", wrong("7: too rounded to check; give at least two significant digits."))],
     ("08", 2): [("solution", RIGHT),
-                ("mc.Gates(min_slice={'recall': round(solution.to_dict()['min_slice']['recall'], 2)}, by=['workclass'], min_support=100)", RIGHT),
-                ("mc.Gates(min_slice={'recall': solution.to_dict()['min_slice']['recall'] - 0.05}, by=['workclass'], min_support=100)",
+                ("mc.Gates(min_slice={'recall': round(solution.to_dict()['min_slice']['recall'], 2)}, by=['workclass'], min_support=100, judge='point')", RIGHT),
+                ("mc.Gates(min_slice={'recall': solution.to_dict()['min_slice']['recall'] - 0.05}, by=['workclass'], min_support=100, judge='point')",
                  wrong("v2 passes it, but it is not the highest two-decimal threshold that v2 passes.")),
-                ("mc.Gates(min_slice={'recall': solution.to_dict()['min_slice']['recall'] + 0.25}, by=['workclass'], min_support=100)",
+                ("mc.Gates(min_slice={'recall': solution.to_dict()['min_slice']['recall'] + 0.25}, by=['workclass'], min_support=100, judge='point')",
                  wrong("v2 does not pass this gate.")),
+                ("mc.Gates(min_slice={'recall': round(solution.to_dict()['min_slice']['recall'], 2)}, by=['workclass'], min_support=100)",
+                 wrong('judge on the point estimate: judge="point".')),
                 ("solution.to_dict()['min_slice']['recall']", wrong("answer with an mc.Gates object."))],
 }
 
