@@ -36,11 +36,11 @@ def __getattr__(name):
     raise AttributeError(f"module 'mlcompass' has no attribute {name!r}")
 
 def _ev_widget(self, baselines=(), *, by=None, sensitive=None, metric:str|None=None, text:str|None=None, image:str|None=None,
-               audio:str|None=None):
+               audio:str|None=None, cohorts=None):
     """The dashboard: findings, slices, heat map, comparison, discovery, classes, fairness and examples, with the `text`, `image`
-    or `audio` column shown with each example (see `mlcompass.widgets`)."""
+    or `audio` column shown with each example, and the saved cohorts kept in the file `cohorts` (see `mlcompass.widgets`)."""
     from mlcompass.widgets import Dashboard # ipywidgets loads on first use
-    return Dashboard(self, baselines=baselines, by=by, sensitive=sensitive, metric=metric, text=text, image=image, audio=audio)
+    return Dashboard(self, baselines=baselines, by=by, sensitive=sensitive, metric=metric, text=text, image=image, audio=audio, cohorts=cohorts)
 
 method_of(Evaluation, _ev_widget, 'widget')
 method_of(Evaluation, with_tags)

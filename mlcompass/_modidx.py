@@ -778,6 +778,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'mlcompass.tags.TagStore._locked': ('tags.html#tagstore._locked', 'mlcompass/tags.py'),
                                 'mlcompass.tags.TagStore._write': ('tags.html#tagstore._write', 'mlcompass/tags.py'),
                                 'mlcompass.tags.TagStore.apply': ('tags.html#tagstore.apply', 'mlcompass/tags.py'),
+                                'mlcompass.tags.TagStore.apply_many': ('tags.html#tagstore.apply_many', 'mlcompass/tags.py'),
                                 'mlcompass.tags.TagStore.refresh': ('tags.html#tagstore.refresh', 'mlcompass/tags.py'),
                                 'mlcompass.tags.example_ids': ('tags.html#example_ids', 'mlcompass/tags.py'),
                                 'mlcompass.tags.read_store': ('tags.html#read_store', 'mlcompass/tags.py'),

@@ -75,13 +75,19 @@ class TagStore:
 
     def apply(self, example_id, *, add=(), remove=(), note:str|None=None) -> dict:
         "Add and remove tags, or set the note, of one example: read, change and write under the lock. The merged records."
+        return self.apply_many([example_id], add=add, remove=remove, note=note)
+
+    def apply_many(self, example_ids, *, add=(), remove=(), note:str|None=None) -> dict:
+        "The same change to many examples at once (a cohort, say): one read and one write under the lock. The merged records."
         with self._locked():
             records, stored = read_store(self.path)
             self._check_ids(stored)
-            r = records.setdefault(str(example_id), {"tags": [], "note": "", "updated": ""})
-            r["tags"] = [t for t in r["tags"] if t not in set(remove)] + [t for t in dict.fromkeys(add) if t not in r["tags"]]
-            if note is not None: r["note"] = str(note)
-            r["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+            now, gone = time.strftime("%Y-%m-%dT%H:%M:%S"), set(remove)
+            for example_id in example_ids:
+                r = records.setdefault(str(example_id), {"tags": [], "note": "", "updated": ""})
+                r["tags"] = [t for t in r["tags"] if t not in gone] + [t for t in dict.fromkeys(add) if t not in r["tags"] and t not in gone]
+                if note is not None: r["note"] = str(note)
+                r["updated"] = now
             self._write(records, stored or self.id_column or "")
         self.records, self.stored_id_column = records, stored or self.id_column
         return records

@@ -130,9 +130,16 @@ class Dashboard(StaticTwin, W.VBox):
     any slice opens its examples, and a static twin of the last state renders anywhere."""
     twin_what = "The mlcompass dashboard"
     def __init__(self, ev:Evaluation, *, baselines=(), by=None, sensitive=None, metric:str|None=None, text:str|None=None,
-                 image:str|None=None, audio:str|None=None):
+                 image:str|None=None, audio:str|None=None, cohorts=None):
         from mlcompass.metrics import available_metrics, default_metrics
         self.ev, self.baselines, self.cohorts = ev, list(baselines), {}
+        # cohorts=a path: saved cohorts are kept there (a tag store: one tag per cohort), merged under its lock, and come back
+        self.cohort_store = None if cohorts is None else TagStore(cohorts, example_ids(ev)[1])
+        if self.cohort_store is not None and self.cohort_store.records:
+            ids = example_ids(ev)[0]
+            for name in dict.fromkeys(t for r in self.cohort_store.records.values() for t in r["tags"]):
+                self.cohorts[name] = np.array([name in self.cohort_store.records.get(i, {"tags": ()})["tags"] for i in ids])
+            self.ev = ev = ev.with_cohorts(self.cohorts)
         self.media = {k: c for k, c in (("text", text), ("image", image), ("audio", audio)) if c is not None} # shown with each example
         for k, c in self.media.items():
             if c not in ev.data.columns: raise ValueError(f"{k}={c!r} is not a column of the evaluation's data; its columns: {list(map(str, ev.data.columns))[:12]}.")
@@ -404,7 +411,13 @@ class Dashboard(StaticTwin, W.VBox):
         if not name: raise ValueError("a cohort needs a name.")
         key = key if key is not None else self.example_slice.value
         if key is None: raise ValueError("open a slice first: a cohort is a slice saved under a name.")
-        self.cohorts[name] = self.slice_rows(key)
+        rows = self.slice_rows(key)
+        if self.cohort_store is not None: # kept on disk: the members gain the cohort's tag, the former members lose it
+            ids = example_ids(self.ev)[0]
+            before = self.cohorts.get(name, np.zeros(self.ev.n, bool))
+            if (before & ~rows).any(): self.cohort_store.apply_many(ids[before & ~rows], remove=[name])
+            self.cohort_store.apply_many(ids[rows], add=[name])
+        self.cohorts[name] = rows
         self.ev = self.ev.with_cohorts(self.cohorts)
         cols = self._columns()
         for picker in (self.features, self.discover_features, self.sensitive):

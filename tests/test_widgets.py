@@ -332,3 +332,17 @@ def test_examples_show_text_images_and_audio(tmp_path):
     assert v.count('<img src="data:image/png;base64,') == 25 and v.count("<audio controls") == 25
     assert "utterance &lt;0&gt; with some words" in v and "utterance <0>" not in v  # text escaped
     with pytest.raises(ValueError, match="image='nope' is not a column"): ev.widget(image="nope")
+
+
+def test_saved_cohorts_are_kept_on_disk_and_come_back(ev, tmp_path):
+    "With cohorts= a file, a saved cohort survives the kernel: a new dashboard on the same file offers it again, same members."
+    store = tmp_path / "cohorts.csv"
+    dash = ev.widget(by=["noise"], cohorts=store)
+    dash.open_examples("noise == 'car'", "Slices")
+    dash.save_cohort("car clips")
+    dash.open_examples("noise == 'people'", "Slices")
+    dash.save_cohort("car clips")  # the same name again: the members are replaced, not added
+    again = ev.widget(by=["noise"], cohorts=store)
+    assert "cohort: car clips" in again.features.options
+    assert (again.cohorts["car clips"] == (ev.data["noise"] == "people").to_numpy()).all()
+    assert mc.tags.read_store(store)[1] == mc.tags.INDEX
