@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_widgets.ipynb #d486a2e6
 from __future__ import annotations
-import html, os, tempfile, time, warnings
+import html, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -134,9 +134,12 @@ class Dashboard(StaticTwin, W.VBox):
         from mlcompass.metrics import available_metrics, default_metrics
         self.ev, self.baselines, self.cohorts = ev, list(baselines), {}
         # cohorts=a path: saved cohorts are kept there (a tag store: one tag per cohort), merged under its lock, and come back
-        self.cohort_store = None if cohorts is None else TagStore(cohorts, example_ids(ev)[1])
+        self.cohort_store = None
+        if cohorts is not None:
+            self.cohort_ids, id_name = example_ids(ev) # the examples' ids as the store keys them: made once
+            self.cohort_store = TagStore(cohorts, id_name)
         if self.cohort_store is not None and self.cohort_store.records:
-            ids = example_ids(ev)[0]
+            ids = self.cohort_ids
             for name in dict.fromkeys(t for r in self.cohort_store.records.values() for t in r["tags"]):
                 self.cohorts[name] = np.array([name in self.cohort_store.records.get(i, {"tags": ()})["tags"] for i in ids])
             self.ev = ev = ev.with_cohorts(self.cohorts)
@@ -413,7 +416,7 @@ class Dashboard(StaticTwin, W.VBox):
         if key is None: raise ValueError("open a slice first: a cohort is a slice saved under a name.")
         rows = self.slice_rows(key)
         if self.cohort_store is not None: # kept on disk: the members gain the cohort's tag, the former members lose it
-            ids = example_ids(self.ev)[0]
+            ids = self.cohort_ids
             before = self.cohorts.get(name, np.zeros(self.ev.n, bool))
             if (before & ~rows).any(): self.cohort_store.apply_many(ids[before & ~rows], remove=[name])
             self.cohort_store.apply_many(ids[rows], add=[name])
