@@ -498,7 +498,8 @@ def _heat_grid(self, metric):
     shown = np.where(small, np.nan, vals)
     overall = self.overall[m.name]
     spread = np.nanmax(np.abs(shown - overall)) if np.isfinite(shown).any() else 1.0
-    return dict(m=m, a=a, b=b, rows=rows, cols=cols, vals=vals, n=at("n", 0).astype(float), present=at("slice", None) != None,
+    labels = at("slice", None)
+    return dict(m=m, a=a, b=b, rows=rows, cols=cols, vals=vals, n=at("n", 0).astype(float), present=labels != None, labels=labels,
                 small=small, verdict=verdict, shown=shown, overall=overall, spread=spread if spread > 0 else 1.0,
                 cmap="RdYlGn" if m.higher_is_better else "RdYlGn_r") # red where the model does worse
 
@@ -552,7 +553,7 @@ def _slice_heatmap_html(self, metric:str|None=None) -> str:
             if verdict in ("worse", "better") and not small: style += f";outline:2px solid {'#7f0000' if verdict == 'worse' else '#1b5e20'};outline-offset:-2px"
             label = "–" if np.isnan(v) else f"{v:.3f}"
             tip = f"{g['a']} = {r}, {g['b']} = {g['cols'][j]}: {g['m'].name} {label}, n = {n:,}" + (" (too small to judge)" if small else f" ({verdict})" if verdict else "")
-            out.append(f'<td class="{cls}" data-verdict="{esc(verdict or "")}" title="{esc(tip)}" style="{style};padding:3px 8px;text-align:center;border-radius:3px;min-width:4em">'
+            out.append(f'<td class="{cls}" data-slice="{esc(str(g["labels"][i, j]))}" data-verdict="{esc(verdict or "")}" title="{esc(tip)}" style="{style};padding:3px 8px;text-align:center;border-radius:3px;min-width:4em">'
                        f'{esc(label)}<br><span style="font-size:0.8em;opacity:0.85">n={n:,}</span></td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")

@@ -14,9 +14,10 @@ from .render import html_table, Cell
 from .tags import TagStore, example_ids, UNTAGGED
 
 # %% auto #0
-__all__ = ['TWIN_CLASS', 'HIDE_TWINS', 'LIVE_NOTE', 'TABS', 'OPENERS', 'PAGE_SIZES', 'DASH_CSS', 'WIDGET_VIEW', 'ENGINE_EXAMPLES',
-           'ENGINE_TAGGER_EXAMPLES', 'StaticTwin', 'chart_html', 'media_html', 'fold_html', 'Dashboard', 'fmt_value',
-           'slice_mask', 'static_notebook', 'ErrorTagger']
+__all__ = ['TWIN_CLASS', 'HIDE_TWINS', 'LIVE_NOTE', 'TABS', 'OPENERS', 'PAGE_SIZES', 'DASH_CSS', 'SLICE_CLICKS_ESM',
+           'SLICE_CLICKS_CSS', 'WIDGET_VIEW', 'ENGINE_EXAMPLES', 'ENGINE_TAGGER_EXAMPLES', 'StaticTwin', 'openable_in',
+           'chart_html', 'media_html', 'fold_html', 'Dashboard', 'fmt_value', 'slice_mask', 'static_notebook',
+           'ErrorTagger']
 
 # %% ../nbs/14_widgets.ipynb #8af49f62
 def _error_html(e:Exception) -> str:
@@ -45,6 +46,7 @@ class StaticTwin:
     what the user last saw. The live view carries a style that hides the twins while widgets run."""
     twin_what = "A widget"
     def twin_html(self) -> str: raise NotImplementedError
+    def _companions(self) -> list: return []
 
     def _twin(self) -> dict: return {"text/html": f'<div class="{TWIN_CLASS}">{self.twin_html()}</div>'}
 
@@ -54,6 +56,7 @@ class StaticTwin:
         live = super()._repr_mimebundle_() # the widget view (and text/plain)
         live["text/html"] = LIVE_NOTE.format(what=html.escape(self.twin_what))
         display(live, raw=True)
+        for w in self._companions(): display(w) # widgets that work on the live view (the dashboard's clicks)
         self.__dict__.setdefault("_twin_id", uuid.uuid4().hex)
         display(self._twin(), raw=True, display_id=self._twin_id)
 
@@ -88,6 +91,105 @@ DASH_CSS = """<style>
 .mlcompass-dash .widget-html-content p { margin: 3px 0; }
 .mlcompass-dash .mc-wrong { color: var(--jp-error-color1, #c62828); font-weight: 600; }
 </style>"""
+
+SLICE_CLICKS_ESM = """
+function render({ model, el }) {
+  el.style.display = "none"; // it shows nothing: it makes the slices of its dashboard's views clickable
+  const hook = (node, tab, label) => {
+    if (node.classList.contains("mc-open")) return; // already clickable (a second display of the dashboard)
+    node.classList.add("mc-open");
+    node.tabIndex = 0;
+    node.title = (node.title ? node.title + "\\n" : "") + "click: show its examples";
+    const go = (e) => { e.stopPropagation(); model.send({ tab: tab, open: label }); };
+    node.addEventListener("click", go);
+    node.addEventListener("keydown", (e) => { if (e.key === "Enter") go(e); });
+  };
+  const mark = () => {
+    const openable = model.get("openable");
+    document.querySelectorAll("." + model.get("target") + " [data-mc-view]").forEach((view) => {
+      const tab = view.dataset.mcView, labels = new Set(openable[tab] || []);
+      view.querySelectorAll("[data-slice]").forEach((n) => { if (labels.has(n.dataset.slice)) hook(n, tab, n.dataset.slice); });
+      view.querySelectorAll("table tbody tr").forEach((tr) => {
+        const first = tr.querySelector("td, th");
+        const label = first ? first.textContent.trim() : "";
+        if (labels.has(label) && !tr.querySelector("[data-slice]")) hook(tr, tab, label);
+      });
+    });
+  };
+  let queued = false;
+  const soon = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; mark(); }); } };
+  const watcher = new MutationObserver(soon);
+  watcher.observe(document.body, { childList: true, subtree: true });
+  model.on("change:openable", soon);
+  soon();
+  model.send({ ready: true });
+  return () => watcher.disconnect();
+}
+export default { render };
+"""
+
+SLICE_CLICKS_CSS = """
+.mc-open { cursor: pointer; }
+tr.mc-open:hover > td, tr.mc-open:focus > td { background: var(--jp-layout-color2, #eeeeee) !important; }
+td.mc-open:hover, td.mc-open:focus { outline: 2px solid var(--jp-brand-color1, #1976d2) !important; outline-offset: -2px; }
+"""
+
+def openable_in(markup:str, openable) -> set:
+    """The slices of `openable` that a click on `markup` can open, by the rule the clicks' script follows: an element whose
+    `data-slice` names one, or a table body row whose first cell's text is one."""
+    from html.parser import HTMLParser
+    want, found = set(openable), set()
+    class Reader(HTMLParser):
+        def __init__(self):
+            super().__init__(); self.body, self.first, self.text = False, None, None
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if a.get("data-slice") in want: found.add(a["data-slice"])
+            if tag == "tbody": self.body = True
+            elif tag == "tr" and self.body: self.first = "wait"
+            elif tag in ("td", "th") and self.first == "wait": self.first, self.text = "in", []
+        def handle_endtag(self, tag):
+            if tag == "tbody": self.body = False
+            elif tag in ("td", "th") and self.first == "in":
+                self.first = "done"
+                if "".join(self.text).strip() in want: found.add("".join(self.text).strip())
+        def handle_data(self, data):
+            if self.first == "in": self.text.append(data)
+    Reader().feed(markup)
+    return found
+
+try:
+    import anywidget, traitlets
+except ImportError: # without anywidget, the "examples of" list beside each table opens a slice
+    SliceClicks = None
+else:
+    class SliceClicks(anywidget.AnyWidget):
+        """Shown beside a dashboard (whose root carries the CSS class `target`), it makes every slice its views show clickable: a
+        table row whose first cell names a slice of `openable[tab]`, or an element (a heat map's cell) whose `data-slice` does.
+        A click sends (tab, slice) to `on_open`. It draws nothing itself and lives apart from the dashboard, so a host that cannot
+        load its script loses the clicks, never the tables (the "examples of" lists stay until the script reports it runs). Its
+        script ships in this package: nothing is fetched."""
+        _esm = SLICE_CLICKS_ESM
+        _css = SLICE_CLICKS_CSS
+        target = traitlets.Unicode("").tag(sync=True)
+        openable = traitlets.Dict().tag(sync=True)
+        def __init__(self, on_open=None, on_ready=None, **kwargs):
+            super().__init__(**kwargs)
+            self.on_open, self.on_ready = on_open, on_ready
+            self.on_msg(self._message)
+        def _message(self, _, content, buffers=None):
+            if not isinstance(content, dict): return
+            if content.get("ready") and self.on_ready is not None: self.on_ready()
+            tab, label = content.get("tab"), content.get("open")
+            # a click on a table the view has redrawn since (a stale slice) opens nothing rather than a wrong slice
+            if label is not None and label in self.openable.get(tab, ()) and self.on_open is not None: self.on_open(label, tab)
+        def click(self, tab:str, label:str):
+            "What a click on slice `label` of `tab` does in the browser."
+            self._message(self, {"tab": tab, "open": label})
+        def _repr_mimebundle_(self, **kwargs): # nothing to read where widgets do not run (a saved notebook, its HTML)
+            data = super()._repr_mimebundle_(**kwargs)
+            if isinstance(data, tuple): data = data[0]
+            return {**data, "text/plain": ""}
 
 def chart_html(result, alt:str, **plot_kw) -> str:
     "`result.plot(**plot_kw)` as an embedded PNG: it shows live, in a saved notebook and offline alike."
@@ -153,6 +255,7 @@ class Dashboard(StaticTwin, W.VBox):
         self.views = {t: W.HTML() for t in TABS}
         for v in self.views.values(): v.error = None
         self.results, self.openable = {}, {} # per tab: its result; label -> how to select the rows of each slice it shows
+        self.aliases = {} # per tab: another name a view gives a slice (a fairness group's values) -> the slice's label
         many = lambda desc, value: W.SelectMultiple(options=cols, value=tuple(c for c in value if c in cols), description=desc,
                                                     rows=min(6, max(2, len(cols))))
         slider = lambda **kw: W.IntSlider(continuous_update=False, **kw)
@@ -219,7 +322,15 @@ class Dashboard(StaticTwin, W.VBox):
         for t, b in self.open_button.items():
             b.on_click(lambda _, t=t: self.open_examples(self.open_slice[t].value or next(iter(self.openable.get(t, {})), None), t))
             self.open_slice[t].observe(lambda c, t=t: None if self._listing or c["new"] is None else self.open_examples(c["new"], t), names="value")
-        opener = lambda t: W.HBox([self.open_slice[t], self.open_button[t]])
+        # a click on the slice's row (or heat map cell) itself, once the clicks' script reports it runs; until then, the list
+        import uuid
+        self.css_id = f"mc-dash-{uuid.uuid4().hex[:8]}" # where the clicks' script finds this dashboard's views
+        self.clicks = SliceClicks(on_open=lambda s, t: self.open_examples(self.aliases.get(t, {}).get(s, s), t), on_ready=self._clicks_ready,
+                                  target=self.css_id) if SliceClicks else None
+        self.open_list = {t: W.HBox([self.open_slice[t], self.open_button[t]]).add_class("mc-open-list") for t in self.open_slice}
+        self.open_hint = {t: W.HTML(f'<p class="mc-hint" style="margin:2px 0;opacity:0.75">Click a {"cell of the heat map" if t == "Heat map" else "slice in the tables"}'
+                                    ' to see its examples.</p>', layout=W.Layout(display="none")) for t in self.open_slice}
+        opener = lambda t: W.VBox([self.open_list[t], self.open_hint[t]])
         pages = {
             "Overview": [self.views["Overview"]],
             "Slices": [W.HBox([self.features, W.VBox([self.depth, self.min_support, self.rows])]), W.HBox([self.metric, self.order]),
@@ -237,7 +348,7 @@ class Dashboard(StaticTwin, W.VBox):
         self.tab = W.Tab(children=[W.VBox(pages[t]) for t in TABS], titles=TABS)
         self.tab.observe(self._on_tab, names="selected_index")
         super().__init__([W.HTML(DASH_CSS + HIDE_TWINS), self.tab])
-        self.add_class("mlcompass-dash")
+        self.add_class("mlcompass-dash"); self.add_class(self.css_id)
         for t in ("Overview", "Slices"): self._render(t)
 
     # -- rendering: each view from the public API, its code shown beneath; every change refreshes the static twin
@@ -263,7 +374,7 @@ class Dashboard(StaticTwin, W.VBox):
         def run():
             html_, result, code = fn()
             self.results[tab] = result
-            return html_ + (_code_html(code) if code else "")
+            return f'<div data-mc-view="{html.escape(tab)}">' + html_ + (_code_html(code) if code else "") + "</div>"
         _safely(self.views[tab], run)
         self.fresh.add(tab)
         self._refresh_openers(tab)
@@ -363,7 +474,12 @@ class Dashboard(StaticTwin, W.VBox):
         sens = list(self.sensitive.value)
         if not sens: return "<p>Choose one or more sensitive attributes.</p>", None, ""
         fr = self.ev.fairness(sensitive=sens)
-        self.openable["Fairness"] = {s: ("fairness", s) for s in fr.slices.to_frame()["slice"]}
+        sl = fr.slices.to_frame()
+        self.openable["Fairness"] = {s: ("fairness", s) for s in sl["slice"]}
+        # the groups table names a group by its values ("android & car"): a click on it opens the same slice
+        whole = sl[sl[sens].notna().all(axis=1)]
+        names = {" & ".join(str(r[c]) for c in sens): s for s, r in zip(whole["slice"], whole.to_dict("records"))}
+        self.aliases["Fairness"] = {g: names[g] for g in map(str, fr.groups["group"]) if g in names and g not in self.openable["Fairness"]}
         sup = fr.supported()
         chart = chart_html(fr, "groups with their intervals", metric=sup["set_by"].iloc[0] if len(sup) and "set_by" in sup else None, max_groups=20)
         return chart + fr._repr_html_(), fr, f"ev.fairness(sensitive={sens})"
@@ -378,6 +494,7 @@ class Dashboard(StaticTwin, W.VBox):
                 self.open_slice[tab].options = opts # in the tab's order: worst first where the tab ranks
                 self.open_slice[tab].value = keep if keep in opts else None
             finally: self._listing = False
+            if self.clicks is not None: self.clicks.openable = {**self.clicks.openable, tab: opts + list(self.aliases.get(tab, {}))}
         every = [("every example", None)] + [(f"{s}  ({t})", (t, s)) for t in self.open_slice for s in self.openable.get(t, {})]
         keep = self.example_slice.value
         self.example_slice.options = every
@@ -393,6 +510,12 @@ class Dashboard(StaticTwin, W.VBox):
         if kind == "compare": # the comparison cuts the same slices as the Slices tab's controls
             return slice_mask(self.ev, ref, self.results.get("Slices") or self.ev.slices(**self._slice_kwargs()))
         return slice_mask(self.ev, ref, self.results["Fairness"].slices)
+
+    def _clicks_ready(self):
+        "The clicks' script runs in this host: the slices themselves open their examples, so the lists give way to a hint."
+        for t in self.open_slice: self.open_list[t].layout.display, self.open_hint[t].layout.display = "none", None
+
+    def _companions(self) -> list: return [self.clicks] if self.clicks is not None else []
 
     def open_examples(self, label:str, tab:str):
         "Show the examples of slice `label` of `tab` in the Examples tab (what 'show examples' does)."

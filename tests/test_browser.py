@@ -1,7 +1,7 @@
 """End to end in a real browser: JupyterLab 4 on loopback, Debian's Chromium driven by Playwright.
 
 Opens a notebook and runs it; changes a control in the dashboard's Slices tab and sees the table change; opens a slice's
-examples with a click; photographs every tab in the light and the dark theme; tags two examples by clicking and finds them
+examples with one click on its table row or its heat map cell; photographs every tab in the light and the dark theme; tags two examples by clicking and finds them
 in the store on disk; saves the notebook and finds the last state (not the first) in its static twins. Screenshots go to
 test-artifacts/.
 """
@@ -101,6 +101,22 @@ def notebook7(tmp_path):
     except subprocess.TimeoutExpired: proc.kill()
 
 
+def run_all(page, url_path, settle=2):
+    "Open the notebook at `url_path`, wait for its kernel, and run every cell from the menu, as a user would."
+    page.goto(url_path, wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=60_000)
+    time.sleep(settle)
+    page.click("text=Run", timeout=30_000)
+    page.click("text=Run All Cells", timeout=30_000)
+
+
+def open_row(page, label):
+    "One click on the table row of slice `label` (the live view makes it clickable), then wait for its examples."
+    page.locator(".mlcompass-dash tr.mc-open", has_text=label).first.click()
+    page.wait_for_function(f"document.body.innerText.includes({json.dumps('errors in ' + label)})", timeout=30_000)
+
+
 def shoot_tabs(page, theme):
     "Each tab of the dashboard, opened by a click, photographed on its own."
     dash = page.locator(".mlcompass-dash").first
@@ -119,12 +135,7 @@ def test_dashboard_and_tagger_in_jupyterlab(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{url}/lab/tree/dashboard.ipynb", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus", timeout=60_000)
-            time.sleep(2)
-            page.click("text=Run", timeout=30_000)
-            page.click("text=Run All Cells", timeout=30_000)
+            run_all(page, f"{url}/lab/tree/dashboard.ipynb")
             # the dashboard renders as a live widget, on its Slices tab, led by its chart; the static twin beside it is hidden
             page.locator(".widget-tab").first.wait_for(timeout=90_000)
             page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
@@ -135,9 +146,18 @@ def test_dashboard_and_tagger_in_jupyterlab(lab):
             page.locator(".mlcompass-dash select[multiple]").first.select_option("device")
             page.wait_for_function("document.body.innerText.includes(\"device == 'web'\")", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-slices-by-device.png"))
-            # drill down: one click on the slice in the tab's list opens its examples
-            page.locator(".mlcompass-dash .widget-select select").filter(has=page.locator("option", has_text="device == 'web'")).first.locator("option", has_text="device == 'web'").click()
-            page.wait_for_function("document.body.innerText.includes(\"errors in device == 'web'\")", timeout=30_000)
+            # drill down: one click on a heat map's cell opens its examples; so does one click on a slice's row of a table.
+            # The clicks' script runs here, so the "examples of" lists have given way to a hint.
+            page.wait_for_function("document.body.innerText.includes('to see its examples')", timeout=30_000)
+            assert page.locator(".mlcompass-dash .mc-open-list").count() and not page.locator(".mlcompass-dash .mc-open-list:visible").count()
+            dash = page.locator(".mlcompass-dash").first
+            dash.locator(".lm-TabBar-tab", has_text="Heat map").first.click()
+            cell = dash.locator("td.mc-open[data-slice]").first
+            label = cell.get_attribute("data-slice")
+            cell.click()
+            page.wait_for_function(f"document.body.innerText.includes({json.dumps('errors in ' + label)})", timeout=30_000)
+            dash.locator(".lm-TabBar-tab", has_text="Slices").first.click()
+            open_row(page, "device == 'web'")
             shoot_tabs(page, "light")
             # the dark theme: every tab again
             page.click("text=Settings"); page.hover("text=Theme"); page.click("text=JupyterLab Dark")
@@ -186,16 +206,11 @@ def test_dashboard_in_notebook_7(notebook7):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         try:
-            page.goto(f"{url}/notebooks/dashboard.ipynb", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            time.sleep(3)
-            page.click("text=Run", timeout=30_000)
-            page.click("text=Run All Cells", timeout=30_000)
+            run_all(page, f"{url}/notebooks/dashboard.ipynb", settle=3)
             page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
             assert page.locator(".mlcompass-dash img.mlcompass-chart:visible").count() >= 1
             assert not page.locator(".mlcompass-twin").first.is_visible()
-            page.get_by_role("button", name="show examples").first.click()
-            page.wait_for_function("document.body.innerText.includes(\"errors in noise == 'car'\")", timeout=30_000)
+            open_row(page, "noise == 'car'")
             page.locator(".mlcompass-dash").first.screenshot(path=str(ARTIFACTS / "notebook7-examples.png"))
             page.keyboard.press("Control+s")
             deadline = time.time() + 30

@@ -346,3 +346,32 @@ def test_saved_cohorts_are_kept_on_disk_and_come_back(ev, tmp_path):
     assert "cohort: car clips" in again.features.options
     assert (again.cohorts["car clips"] == (ev.data["noise"] == "people").to_numpy()).all()
     assert mc.tags.read_store(store)[1] == mc.tags.INDEX
+
+
+def test_one_click_on_a_row_or_a_cell_opens_its_slice(ev):
+    """In every tab that shows slices, each slice is clickable where it is drawn (a row's first cell, a heat map's cell), and the
+    click opens it; the lists give way to a hint once the clicks' script reports that it runs."""
+    from mlcompass.widgets import OPENERS, SliceClicks, openable_in
+    assert SliceClicks is not None  # anywidget is a dependency
+    dash = ev.widget(baselines=[mc.HumanLevel(0.95)], by=["noise", "device"], sensitive=["sex"])
+    for tab in OPENERS: dash._render(tab) if tab != "Discover" else dash.run_discover.click()
+    assert all(dash.open_list[t].layout.display != "none" for t in OPENERS)  # until the script runs, the lists open slices
+    dash.clicks._message(dash.clicks, {"ready": True})
+    assert all(dash.open_list[t].layout.display == "none" and dash.open_hint[t].layout.display != "none" for t in OPENERS)
+    for tab in OPENERS:
+        shown = list(dash.openable[tab])
+        assert shown and dash.clicks.openable[tab] == shown + list(dash.aliases.get(tab, {})), tab
+        assert f'data-mc-view="{tab}"' in dash.views[tab].value and dash.css_id in dash._dom_classes
+        assert openable_in(dash.views[tab].value, shown) == set(shown), (tab, set(shown) - openable_in(dash.views[tab].value, shown))
+        dash.clicks.click(tab, shown[-1])  # what the browser sends on a click
+        assert dash.shown_tab == "Examples" and dash.example_slice.value == (tab, shown[-1])
+        assert dash.slice_rows((tab, shown[-1])).sum() >= len(dash.results["Examples"]) > 0
+    dash.sensitive.value = ("sex", "device")  # a fairness group's row names it by its values: a click opens its slice
+    group = "F & web"
+    assert group in dash.clicks.openable["Fairness"] and openable_in(dash.views["Fairness"].value, [group]) == {group}
+    dash.clicks.click("Fairness", group)
+    assert dash.example_slice.value == ("Fairness", "sex == 'F' & device == 'web'")
+    assert set(dash.results["Examples"]["sex"]) == {"F"} and set(dash.results["Examples"]["device"]) == {"web"}
+    before = dash.example_slice.value
+    dash.clicks.click("Slices", "not a slice")  # a stale click (the table was redrawn since) opens nothing
+    assert dash.example_slice.value == before
