@@ -50,6 +50,8 @@ RESULTS = {
     "Milestones": lambda ev: mc.milestones(train=0.95, dev=0.9, human=0.97),
     "ErrorTags": lambda ev: tagged_errors(ev).error_tags(),
     "Findings": lambda ev: ev.findings([mc.HumanLevel(0.9)], by=["g", "x"]),
+    # a previous model right on every example of one group (named from the data): the new one regressed there
+    "Regressions": lambda ev: ev.regressions(np.where(ev.data["g"] == ODD, ev.y_true, ev.y_pred), by=["g", "x"]),
 }
 
 
