@@ -229,6 +229,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'mlcompass.core.summarize_scores': ('core.html#summarize_scores', 'mlcompass/core.py'),
                                 'mlcompass.core.warn_contradicting_scores': ('core.html#warn_contradicting_scores', 'mlcompass/core.py')},
             'mlcompass.datasets': { 'mlcompass.datasets._data_file': ('datasets.html#_data_file', 'mlcompass/datasets.py'),
+                                    'mlcompass.datasets._heard': ('datasets.html#_heard', 'mlcompass/datasets.py'),
                                     'mlcompass.datasets._read_adult': ('datasets.html#_read_adult', 'mlcompass/datasets.py'),
                                     'mlcompass.datasets._whole_counts': ('datasets.html#_whole_counts', 'mlcompass/datasets.py'),
                                     'mlcompass.datasets.load_adult': ('datasets.html#load_adult', 'mlcompass/datasets.py'),

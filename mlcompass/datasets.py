@@ -9,8 +9,8 @@ import gzip, io
 import pandas as pd
 
 # %% auto #0
-__all__ = ['ADULT_COLUMNS', 'SPEECH_COMMANDS', 'SPEECH_CONDITIONS', 'load_adult', 'load_compas', 'make_rare', 'make_speech',
-           'make_demand', 'noisy_labels']
+__all__ = ['ADULT_COLUMNS', 'SPEECH_COMMANDS', 'SPEECH_CONDITIONS', 'SPEECH_HEARD', 'load_adult', 'load_compas', 'make_rare',
+           'make_speech', 'make_demand', 'noisy_labels']
 
 # %% ../nbs/05_datasets.ipynb #e864944d
 ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -63,6 +63,12 @@ SPEECH_CONDITIONS = { # condition: (share of clips, model accuracy, second annot
     "low bandwidth": (0.06, 0.70, 0.70),
 }
 
+SPEECH_HEARD = { # a listener's note: its chance when (model, second annotator) are (right, right), (right, wrong), (wrong, right), (wrong, wrong)
+    "command cut off at the start": (0.02, 0.04, 0.13, 0.16),
+    "speaker far from the microphone": (0.03, 0.05, 0.05, 0.05),
+    "long pause before the command": (0.02, 0.02, 0.02, 0.02),
+}
+
 def _whole_counts(n, shares):
     "Split n into whole counts proportional to `shares` (largest remainders), summing to n."
     raw = [n * s / sum(shares) for s in shares]
@@ -70,10 +76,19 @@ def _whole_counts(n, shares):
     for i in sorted(range(len(raw)), key=lambda i: counts[i] - raw[i])[:n - sum(counts)]: counts[i] += 1
     return counts
 
+def _heard(model_right, annotator_right, seed):
+    "A listener's note per clip ('' when nothing is notable), from a generator of its own, so that no other column changes."
+    import numpy as np
+    notes = np.array(list(SPEECH_HEARD), dtype=object)
+    cell = 2 * ~np.asarray(model_right, bool) + ~np.asarray(annotator_right, bool) # 0: both right … 3: both wrong
+    cum = np.array(list(SPEECH_HEARD.values())).T[cell].cumsum(axis=1) # clips × notes
+    hit = np.random.default_rng([seed, 1]).random(len(cell))[:, None] < cum
+    return np.where(hit.any(axis=1), notes[hit.argmax(axis=1)], "").astype(object)
+
 def make_speech(n:int=10_000, # clips
                 conditions:dict|None=None, # {condition: (share, model accuracy, second annotator's accuracy)}; default SPEECH_CONDITIONS
                 seed:int=0) -> pd.DataFrame:
-    "Voice commands: clip id, recording condition, the label, a model's transcript and a second annotator's transcript."
+    "Voice commands: clip id, recording condition, the label, a model's transcript, a second annotator's transcript, and what a listener heard."
     import numpy as np
     conditions = dict(SPEECH_CONDITIONS if conditions is None else conditions)
     for c, v in conditions.items():
@@ -94,6 +109,7 @@ def make_speech(n:int=10_000, # clips
     df = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=seed).reset_index(drop=True)
     for col in ("command", "prediction", "second_annotator"): df[col] = np.array(SPEECH_COMMANDS, dtype=object)[df[col]]
     df.insert(0, "clip", [f"clip-{i:05d}" for i in range(len(df))])
+    df["heard"] = _heard(df["prediction"] == df["command"], df["second_annotator"] == df["command"], seed)
     return df
 
 # %% ../nbs/05_datasets.ipynb #c041a85b
