@@ -21,7 +21,7 @@ from .discovery import DiscoveredSlices, discover
 from .store import RunStore, log_run, runs
 from .gates import Gates, GateResults
 from .findings import Findings, findings
-from .changes import Regressions, regressions
+from .changes import Regressions, regressions, Leaderboard, leaderboard, History, history
 from .tags import TagStore, with_tags
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from .engines import EngineEvaluation, duckdb_connection # engines' own packages load with their data

@@ -8,14 +8,15 @@ import math
 import numpy as np
 import pandas as pd
 from .core import Evaluation, method_of
-from .stats import bh_adjust, kish, check_int, check_level, check_ci, verdict, ALPHA
+from .stats import bh_adjust, kish, check_int, check_level, check_ci, verdict, diff_p, replicate_chunks, ALPHA
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
-from .baselines import PreviousSystem, paired_difference, _direction
+from .baselines import PreviousSystem, paired_difference, _direction, _slice_ids
 from .discovery import sliceline_search, _features
 from .render import Result, Cell, html_table, fmt_ci, fmt_num, fmt_p, p_text, mathsafe, plain
 
 # %% auto #0
-__all__ = ['regressions', 'Regressions']
+__all__ = ['SEED_KEYS', 'regressions', 'Regressions', 'letters', 'leaderboard', 'Leaderboard', 'history', 'resolve_higher',
+           'History']
 
 # %% ../nbs/20_changes.ipynb #d68beddf
 def _loss(ev:Evaluation, error:str|None) -> np.ndarray:
@@ -207,3 +208,396 @@ class Regressions(Result):
                 "searched": self.stats.get("searched"), **super().to_dict()}
 
 method_of(Evaluation, regressions)
+
+# %% ../nbs/20_changes.ipynb #59379099
+SEED_KEYS = ("seed", "random_state", "random_seed") # params that name a run's seed: runs differing only by them share a configuration
+
+def _from_predictions(f:pd.DataFrame, name:str) -> Evaluation:
+    "An Evaluation from a run's stored predictions (see `RunStore.predictions`)."
+    scores = [c for c in f.columns if c.startswith("score_")]
+    return Evaluation(f["y_true"].to_numpy(), f["y_pred"].to_numpy(), y_score=f[scores].to_numpy() if scores else None,
+                      sample_weight=f["sample_weight"].to_numpy() if "sample_weight" in f else None, name=name)
+
+def _collect_runs(runs, store) -> tuple:
+    "name -> Evaluation and name -> params, from Evaluations (a list or a {name: Evaluation} dict), stored runs (names, ids, or rows of mc.runs())."
+    from mlcompass.store import _store
+    if isinstance(runs, pd.DataFrame):
+        if "id" not in runs: raise ValueError("runs as a DataFrame must be rows of mc.runs() (with their 'id' column).")
+        items = [(None, int(i)) for i in runs["id"]]
+    elif isinstance(runs, dict): items = list(runs.items())
+    elif isinstance(runs, (list, tuple)): items = [(None, r) for r in runs]
+    else: raise TypeError(f"runs must be a list or dict of Evaluations, or stored runs (names, ids, rows of mc.runs()); got {type(runs).__name__}.")
+    evs, params, st = {}, {}, None
+    for key, r in items:
+        if isinstance(r, Evaluation): name, ev, p = key or r.name or f"run {len(evs) + 1}", r, {}
+        elif isinstance(r, (str, int, np.integer)):
+            st = st or _store(store)
+            run = st.get(r)
+            name = key or f"{run['name']} #{run['id']}"
+            ev, p = _from_predictions(st.predictions(run["id"]), name), run["params"]
+        else: raise TypeError(f"a run must be an Evaluation, or a stored run's name or id; got {type(r).__name__}.")
+        name = str(name)
+        if name in evs: raise ValueError(f"two runs are named {name!r}: name them apart (pass a dict {{name: Evaluation}}).")
+        evs[name], params[name] = ev, dict(p)
+    if len(evs) < 2: raise ValueError(f"a leaderboard needs at least two runs; got {len(evs)}.")
+    return evs, params
+
+def _same_rows(evs:dict) -> str|None:
+    "None when every run is on the same examples with the same labels (and weights); otherwise why not."
+    names = list(evs)
+    a = evs[names[0]]
+    for nm in names[1:]:
+        b = evs[nm]
+        if b.n != a.n: return f"{names[0]!r} has {a.n:,} examples and {nm!r} {b.n:,}"
+        if not np.array_equal(np.asarray(a.y_true, dtype=object), np.asarray(b.y_true, dtype=object)): return f"{names[0]!r} and {nm!r} have different labels"
+        if (a.w is None) != (b.w is None) or (a.w is not None and not np.array_equal(a.w, b.w)): return f"{names[0]!r} and {nm!r} have different weights"
+    return None
+
+def letters(order:list, different) -> dict:
+    """Significance groups as letters (a compact letter display): runs in `order` (best first) that cannot be told apart share a
+    letter; `different(i, j)` says whether runs i and j differ. Each letter covers a maximal run of neighbours in that order
+    with no pair among them different."""
+    spans = []
+    for i in range(len(order)):
+        j = i
+        while j + 1 < len(order) and not any(different(order[a], order[j + 1]) for a in range(i, j + 1)): j += 1
+        if not any(s <= i and j <= e for s, e in spans): spans.append((i, j))
+    out = {r: "" for r in order}
+    for g, (s, e) in enumerate(spans):
+        for r in order[s:e + 1]: out[r] += chr(ord("a") + g) if g < 26 else f"({g})"
+    return out
+
+# %% ../nbs/20_changes.ipynb #e45f9a18
+def _board(evs:dict, m, gid, G, *, paired:bool, ci:float, n_boot:int, seed:int, alpha:float) -> list:
+    """Per group (a slice, or the whole data when G = 1): one frame with, per run, the metric and its interval, the change to the
+    best run with its interval and adjusted p-value, the rank with its interval, the chance of ranking first and the letters."""
+    names, sign = list(evs), _direction(m)
+    R = len(names)
+    val, lo, hi = (np.full((R, G), np.nan) for _ in range(3))
+    for i, nm in enumerate(names):
+        r = evaluate_groups(evs[nm], gid[nm] if not paired else gid, G, [m], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan)
+        val[i], lo[i], hi[i] = (np.asarray(r[k][m.name], float) for k in ("values", "low", "high"))
+    # every pair: the change i − j, its interval and p-value (paired on the same examples; otherwise from the two intervals)
+    D, DL, DH, P = (np.full((R, R, G), np.nan) for _ in range(4))
+    z = 1.959963984540054
+    for i in range(R):
+        for j in range(i + 1, R):
+            if paired:
+                d = paired_difference(evs[names[i]], evs[names[j]], gid, G, m.name, ci=ci, n_boot=n_boot, seed=seed)
+                D[i, j], DL[i, j], DH[i, j], P[i, j] = d["diff"], d["low"], d["high"], d["p_value"]
+            else: # independent samples: the normal approximation from each run's own interval
+                se = np.sqrt(((hi[i] - lo[i]) / (2 * z)) ** 2 + ((hi[j] - lo[j]) / (2 * z)) ** 2)
+                D[i, j] = val[i] - val[j]; DL[i, j], DH[i, j] = D[i, j] - z * se, D[i, j] + z * se; P[i, j] = diff_p(D[i, j], se)
+            D[j, i], DL[j, i], DH[j, i], P[j, i] = -D[i, j], -DH[i, j], -DL[i, j], P[i, j]
+    # Benjamini–Hochberg over the R (R − 1) / 2 pairs of each group
+    iu = np.triu_indices(R, 1)
+    for g in range(G):
+        adj = bh_adjust(P[iu[0], iu[1], g])
+        P[iu[0], iu[1], g] = adj; P[iu[1], iu[0], g] = adj
+    ranks = _rank_draws(evs, m, gid, G, paired=paired, n_boot=n_boot, seed=seed) # (draws, R, G)
+    out = []
+    for g in range(G):
+        score = np.where(np.isnan(val[:, g]), -np.inf, sign * val[:, g])
+        order = list(np.argsort(-score, kind="stable"))
+        best = order[0]
+        diff = lambda i, j: bool(P[i, j, g] < alpha)
+        lt = letters(order, diff)
+        rk = ranks[:, :, g]
+        rows = []
+        for pos, i in enumerate(order):
+            rows.append({"run": names[i], "value": val[i, g], "ci_low": lo[i, g], "ci_high": hi[i, g],
+                         "to_best": D[i, best, g] if i != best else 0.0, "to_best_ci_low": DL[i, best, g] if i != best else np.nan,
+                         "to_best_ci_high": DH[i, best, g] if i != best else np.nan, "p_value": P[i, best, g] if i != best else np.nan,
+                         "rank": pos + 1, "rank_low": int(np.percentile(rk[:, i], 100 * (1 - ci) / 2, method="lower")),
+                         "rank_high": int(np.percentile(rk[:, i], 100 * (1 + ci) / 2, method="higher")), "p_first": float((rk[:, i] == 1).mean()),
+                         "letters": lt[i],
+                         "verdict": "best" if i == best else ("worse" if P[i, best, g] < alpha else "tie")})
+        out.append(pd.DataFrame(rows))
+    return out
+
+def _rank_draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
+    """Each run's rank (1 = best) in `n_boot` bootstrap draws, per group: Poisson weights shared by every run when paired (the same
+    examples resampled for all), drawn for each run apart otherwise."""
+    from mlcompass.baselines import _weighted_values
+    from mlcompass.metrics import _context
+    names, sign = list(evs), _direction(m)
+    rng = np.random.default_rng(seed)
+    first = evs[names[0]]
+    vals = np.empty((n_boot, len(names), G))
+    if paired and m.kind in ("proportion", "counts") and first.w is None:
+        # examples with the same label, group and every run's prediction are interchangeable: the Poisson draw of each such
+        # pattern (the sum of its examples' draws) gives the same bootstrap as drawing every example, in a fraction of the time
+        pat, inv = np.unique(np.column_stack([gid, first.t] + [evs[nm].p for nm in names]), axis=0, return_inverse=True)
+        cnt = np.bincount(np.ravel(inv), minlength=len(pat))
+        k = first.k
+        for a, b in replicate_chunks(n_boot, len(pat) * len(names) * k * k):
+            draws = rng.poisson(cnt, size=(b - a, len(pat))).astype(float)
+            for i, nm in enumerate(names):
+                flat = (((np.arange(b - a)[:, None] * G + pat[:, 0]) * k + pat[:, 1]) * k + pat[:, 2 + i]).ravel()
+                cm = np.bincount(flat, weights=draws.ravel(), minlength=(b - a) * G * k * k).reshape(b - a, G, k, k)
+                vals[a:b, i] = m.value(cm, _context(evs[nm], [m], np.nan))
+        score = np.where(np.isnan(vals), -np.inf, sign * vals)
+        return (-score).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
+    for a, b in replicate_chunks(n_boot, first.n * len(names) * max(first.k or 1, 1) ** 2):
+        shared = rng.poisson(1.0, size=(b - a, first.n)) if paired else None
+        for i, nm in enumerate(names):
+            ev = evs[nm]
+            w = ev.w if ev.w is not None else np.ones(ev.n)
+            Wt = (shared if paired else rng.poisson(1.0, size=(b - a, ev.n))) * w
+            g = gid if paired else gid[nm]
+            vals[a:b, i] = _weighted_values(ev, g, G, m, _context(ev, [m], np.nan), Wt, m.fn(ev, g, G) if m.kind == "ranks" else None)
+    score = np.where(np.isnan(vals), -np.inf, sign * vals)
+    return (-score).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
+
+# %% ../nbs/20_changes.ipynb #abf6d047
+def leaderboard(runs, # Evaluations (a list, or a {name: Evaluation} dict), or stored runs: names, ids or rows of mc.runs()
+                *,
+                metric:str|None=None, # the metric that ranks the runs (default: the task's first)
+                by=None, # columns: the same table for each slice of each column
+                group=None, # pool runs that differ only by their seed: 'params' (stored runs' params without the seed) or {run: configuration}
+                paired:bool=True, # runs on the same examples compared example by example; False: compare runs on different examples, unpaired
+                alpha:float=ALPHA, ci:float=0.95, n_boot:int=1000, seed:int=0, bins=5, store=None) -> "Leaderboard":
+    """Which of these runs is really better? Per run: the metric with its interval, the change to the best run with its interval
+    and adjusted p-value (paired: exact McNemar for accuracy, paired bootstrap otherwise), a rank with its interval and the chance
+    of ranking first (from a bootstrap that resamples the same examples for every run), and significance groups (runs that
+    cannot be told apart share a letter). `group=` pools runs that differ only by seed and says when seed-to-seed variation is
+    larger than the differences between configurations."""
+    evs, params = _collect_runs(runs, store)
+    check_ci(ci); check_int("n_boot", n_boot, 1); check_int("seed", seed, 0)
+    alpha = check_level("alpha", alpha)
+    why = _same_rows(evs)
+    if paired and why:
+        raise ValueError(f"the runs are not on the same examples ({why}): a paired comparison needs the same rows in the same order "
+                         "with the same labels. Pass paired=False to compare them unpaired (each run's own interval; less sensitive, and labelled so).")
+    first = next(iter(evs.values()))
+    tasks = {ev.task for ev in evs.values()}
+    if len(tasks) > 1: raise ValueError(f"the runs mix tasks {sorted(tasks)}: compare runs of one task.")
+    m = resolve_metrics(first, [metric or default_metrics(first)[0]])[0]
+    _direction(m)
+    gid0 = np.zeros(first.n, np.intp) if paired else {nm: np.zeros(ev.n, np.intp) for nm, ev in evs.items()}
+    overall = _board(evs, m, gid0, 1, paired=paired, ci=ci, n_boot=n_boot, seed=seed, alpha=alpha)[0]
+    slices = []
+    if by is not None:
+        if not paired: raise ValueError("by= needs paired runs (the same examples, so that each slice holds the same rows for every run).")
+        for gid, names in _slice_ids(first, [by] if isinstance(by, str) else list(by), 1, bins, 1):
+            for name, f in zip(names, _board(evs, m, gid, len(names), paired=True, ci=ci, n_boot=n_boot, seed=seed, alpha=alpha)):
+                f.insert(0, "slice", name); f.insert(1, "n", int((gid == names.index(name)).sum())); slices.append(f)
+    configs = _configs(evs, params, group)
+    if configs is not None:
+        overall.insert(1, "configuration", [configs[r] for r in overall["run"]])
+        for f in slices: f.insert(3, "configuration", [configs[r] for r in f["run"]])
+    return Leaderboard(overall, pd.concat(slices, ignore_index=True) if slices else None, metric=m, paired=paired, alpha=alpha, ci=ci,
+                       pooled=_pooled(overall, m, alpha) if configs is not None else None, n=first.n)
+
+def _configs(evs, params, group) -> dict|None:
+    "run -> its configuration, or None without group=."
+    if group is None: return None
+    if isinstance(group, dict):
+        missing = [r for r in evs if r not in group]
+        if missing: raise ValueError(f"group= names no configuration for runs {missing}; give one for every run.")
+        return {r: str(group[r]) for r in evs}
+    if group == "params":
+        if not any(params.values()):
+            raise ValueError("group='params' pools stored runs by their params (without the seed), and these runs have none: pass group={run: configuration}.")
+        key = lambda p: ", ".join(f"{k}={v}" for k, v in sorted(p.items()) if k not in SEED_KEYS) or "(no params)"
+        return {r: key(params[r]) for r in evs}
+    raise ValueError(f"group={group!r} must be 'params' or a dict {{run: configuration}}.")
+
+def _pooled(board:pd.DataFrame, m, alpha:float) -> pd.DataFrame:
+    """Per configuration (best mean first): its runs, their mean and spread across seeds (SD), the average sampling interval of
+    one run, and the difference to the best configuration tested across seeds (Welch's t-test, the seeds as replicates,
+    Benjamini–Hochberg over the configurations), with a verdict."""
+    from scipy.stats import ttest_ind
+    sign = _direction(m)
+    rows, values = [], {}
+    for c, f in board.groupby("configuration", sort=False):
+        values[c] = f["value"].to_numpy(float)
+        rows.append({"configuration": c, "runs": len(f), "mean": f["value"].mean(), "seed_sd": f["value"].std(ddof=1) if len(f) > 1 else np.nan,
+                     "min": f["value"].min(), "max": f["value"].max(), "sampling_half_width": ((f["ci_high"] - f["ci_low"]) / 2).mean()})
+    p = pd.DataFrame(rows)
+    p = p.iloc[np.argsort(-sign * p["mean"].to_numpy(float), kind="stable")].reset_index(drop=True)
+    best = p["configuration"].iloc[0]
+    p["to_best"] = p["mean"] - p["mean"].iloc[0]
+    raw = [np.nan if c == best or len(values[c]) < 2 or len(values[best]) < 2 else float(ttest_ind(values[c], values[best], equal_var=False).pvalue)
+           for c in p["configuration"]]
+    p["p_seeds"] = np.nan
+    tested = ~np.isnan(raw)
+    if tested.any(): p.loc[tested, "p_seeds"] = bh_adjust(np.asarray(raw)[tested])
+    p["verdict"] = ["best" if c == best else "" if np.isnan(q) else "worse" if q < alpha else "tie" for c, q in zip(p["configuration"], p["p_seeds"])]
+    return p
+
+# %% ../nbs/20_changes.ipynb #92a73fe0
+class Leaderboard(Result):
+    """Runs ranked honestly: `frame` (one row per run, best first), `slices` (the same per slice with by=) and `pooled` (per
+    configuration with group=)."""
+    def __init__(self, frame, slices, *, metric, paired, alpha, ci, pooled, n):
+        self.frame, self.slices, self.metric, self.paired, self.alpha, self.ci, self.pooled, self.n = frame, slices, metric, paired, alpha, ci, pooled, n
+    def __len__(self): return len(self.frame)
+    def __repr__(self): return f"Leaderboard({self.metric.name}, {len(self)} runs, best {self.best!r})"
+    @property
+    def best(self) -> str: return self.frame["run"].iloc[0]
+
+    def seed_note(self) -> str:
+        "With group=: whether seed-to-seed variation is larger than the differences between configurations."
+        p = self.pooled
+        if p is None or len(p) < 2 or not (p["runs"] > 1).any(): return ""
+        within = float(np.sqrt(np.nanmean(p["seed_sd"].to_numpy(float) ** 2)))
+        best, ties = p["configuration"].iloc[0], p.loc[p["verdict"] == "tie", "configuration"].tolist()
+        close = p.loc[(p["configuration"] != best) & (p["to_best"].abs() <= within), "configuration"].tolist()
+        s = f"Between seeds, runs of one configuration vary with SD {within:.4f}. "
+        if ties: s += (f"Over the seeds, {', '.join(map(str, ties))} cannot be told apart from the best configuration, {best} "
+                       f"(Welch's t-test, adjusted p ≥ {self.alpha:g}). ")
+        else: s += f"Over the seeds, every configuration is worse than {best} (Welch's t-test, adjusted p < {self.alpha:g}). "
+        if close: s += (f"Seed-to-seed variation is larger than the difference between {best} and {', '.join(map(str, close))}: "
+                        "more seeds, not another run, would tell them apart.")
+        return s.strip()
+
+    def summary(self) -> str:
+        "The answer first: the best run, which runs cannot be told apart from it, and how sure the ranking is."
+        f, m = self.frame, self.metric.name
+        b = f.iloc[0]
+        ties = f[f["verdict"] == "tie"]["run"].tolist()
+        how = "paired" if self.paired else "unpaired (runs on different examples)"
+        s = f"Best: {b['run']} ({m} {fmt_ci(b['value'], b['ci_low'], b['ci_high'])}, ranked first in {b['p_first']:.0%} of bootstrap draws). "
+        if ties:
+            s += (f"{len(ties)} run{'s' if len(ties) > 1 else ''} cannot be told apart from it ({how} test, adjusted p ≥ {self.alpha:g}): "
+                  f"{', '.join(ties[:5])}{' …' if len(ties) > 5 else ''}. ")
+        else: s += f"Every other run is worse ({how} test, adjusted p < {self.alpha:g}). "
+        return (s + self.seed_note()).strip()
+
+    def _table(self, f, with_slice=False):
+        rows = []
+        for _, r in f.iterrows():
+            row = [r["slice"], fmt_num(int(r["n"]))] if with_slice else []
+            row += [r["run"]] + ([r["configuration"]] if "configuration" in f else [])
+            row += [fmt_ci(r["value"], r["ci_low"], r["ci_high"]),
+                    Cell("best" if r["verdict"] == "best" else fmt_ci(r["to_best"], r["to_best_ci_low"], r["to_best_ci_high"]),
+                         state="worse" if r["verdict"] == "worse" else ""),
+                    fmt_p(r["p_value"]), f"{int(r['rank'])} ({int(r['rank_low'])}–{int(r['rank_high'])})", f"{r['p_first']:.0%}", r["letters"]]
+            rows.append(row)
+        head = (["slice", "n"] if with_slice else []) + ["run"] + (["configuration"] if "configuration" in f else [])
+        return head + [f"{self.metric.name} [CI]", "to best [CI]", "p", "rank (CI)", "P(first)", "group"], rows
+
+    def _repr_html_(self):
+        head, rows = self._table(self.frame)
+        how = ("paired: every run on the same examples; p: exact McNemar" if self.metric.name in ("accuracy", "error_rate") else
+               "paired: every run on the same examples; p: paired bootstrap") if self.paired else "UNPAIRED: runs on different examples, compared by their own intervals"
+        notes = [f"{how}, Benjamini–Hochberg over every pair of runs. Red: worse than the best run (adjusted p < {self.alpha:g}).",
+                 f"Rank (CI) and P(first), the share of draws in which the run ranks first: {int(self.ci * 100)}% of bootstrap draws that resample the examples "
+                 f"({'the same draw for every run' if self.paired else 'each run apart'}). Group: runs sharing a letter cannot be told apart."]
+        out = [html_table(head, rows, caption=f"Leaderboard: {self.metric.name}, {len(self)} runs" + ("" if self.paired else " (unpaired)"),
+                          lead=self.summary(), notes=notes, left=2 if "configuration" in self.frame else 1, first_width=None)]
+        if self.pooled is not None:
+            p = self.pooled
+            out.append(html_table(["configuration", "runs", "mean", "to best", "p (seeds)", "SD across seeds", "min – max", "sampling ± (one run)"],
+                                  [[r["configuration"], str(r["runs"]), fmt_num(r["mean"]),
+                                    Cell("best" if r["verdict"] == "best" else f"{r['to_best']:+.4f}", state="worse" if r["verdict"] == "worse" else ""),
+                                    fmt_p(r["p_seeds"]), fmt_num(r["seed_sd"], 4), f"{fmt_num(r['min'])} – {fmt_num(r['max'])}",
+                                    fmt_num(r["sampling_half_width"], 4)] for _, r in p.iterrows()],
+                                  caption="Configurations, pooled over seeds", notes=[self.seed_note()] if self.seed_note() else None))
+        if self.slices is not None:
+            head, rows = self._table(self.slices, with_slice=True)
+            out.append('<details class="mlcompass-fold"><summary>the same per slice</summary>' + html_table(head, rows) + "</details>")
+        return "".join(out)
+
+    def plot(self, ax=None, slice:str|None=None):
+        "The runs, best first, each with its interval and its significance group (shared colour and letter: cannot be told apart)."
+        f = self.frame if slice is None else self.slices[self.slices["slice"] == slice]
+        if not len(f): raise ValueError(f"slice={slice!r} is not a slice of this leaderboard.")
+        ax = self._axes(ax, (max(4.5, 0.6 * len(f) + 2), 3.8))
+        x = np.arange(len(f))
+        first = [l[0] if l else "" for l in f["letters"]]
+        palette = {c: f"C{i % 10}" for i, c in enumerate(dict.fromkeys(first))}
+        for xi, (_, r), c in zip(x, f.iterrows(), first):
+            ax.errorbar([xi], [r["value"]], yerr=[[r["value"] - r["ci_low"]], [r["ci_high"] - r["value"]]], fmt="o", color=palette[c], capsize=3)
+            ax.annotate(r["letters"], (xi, r["ci_high"]), textcoords="offset points", xytext=(0, 4), ha="center", fontsize="small", color=palette[c])
+        ax.set_xticks(x, [mathsafe(s if len(s) < 18 else s[:16] + "…") for s in f["run"]], rotation=30 if len(f) > 4 else 0, ha="right" if len(f) > 4 else "center")
+        ax.set_ylabel(f"{self.metric.name} ({int(self.ci * 100)}% interval)")
+        ax.set_title(("" if slice is None else f"{mathsafe(slice)}: ") + "letters: runs that cannot be told apart", fontsize="small")
+        return self._drawn(ax)
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric.name, "paired": self.paired, "best": self.best, "summary": self.summary(), **super().to_dict(),
+                **({"slices": plain(self.slices.to_dict(orient="records"))} if self.slices is not None else {}),
+                **({"pooled": plain(self.pooled.to_dict(orient="records"))} if self.pooled is not None else {})}
+
+# %% ../nbs/20_changes.ipynb #bfc5abfb
+def history(metric:str|None=None, # the metric (default: the first the runs recorded)
+            *,
+            slices=None, # slices to follow beside the whole data, as the runs recorded them (log_run(by=...)), e.g. "region == 'north'"
+            name=None, # only the runs of this name (or names)
+            store=None) -> "History":
+    "A metric across the store's runs in time order, overall and for chosen slices, each run with its interval: a slow slide shows."
+    from mlcompass.store import _store
+    st = _store(store)
+    rs = st.runs()
+    if name is not None:
+        names = [name] if isinstance(name, str) else list(name)
+        rs = rs[rs["name"].isin(names)]
+        if not len(rs): raise ValueError(f"no run named {names} in {st.path}.")
+    if not len(rs): raise ValueError(f"the store {st.path} has no runs yet: log some with mc.log_run.")
+    want = [slices] if isinstance(slices, str) else list(slices or [])
+    rows, seen = [], set()
+    for rid in rs["id"]:
+        run = st.get(int(rid))
+        m = metric or next(iter(run["metrics"]), None)
+        if m not in run["metrics"]:
+            raise ValueError(f"run {run['id']} ({run['name']!r}) has no {m!r}; it recorded {sorted(run['metrics'])}.")
+        metric = m
+        r = run["metrics"][m]
+        base = {"run": int(run["id"]), "name": run["name"], "created": run["created"], "n": int(run["n"])}
+        rows.append({**base, "slice": "(all)", "value": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]})
+        sl = run["slices"]
+        for s in want:
+            hit = sl[(sl["slice"] == s) & (sl["metric"] == m)]
+            if len(hit): seen.add(s); h = hit.iloc[0]; rows.append({**base, "slice": s, "value": h["value"], "ci_low": h["ci_low"], "ci_high": h["ci_high"], "n": int(h["n"])})
+    unknown = [s for s in want if s not in seen]
+    if unknown: raise ValueError(f"slices {unknown} were not recorded by any of these runs (log_run(by=...) records the slices of its columns).")
+    return History(pd.DataFrame(rows), metric=metric, higher_is_better=resolve_higher(metric))
+
+def resolve_higher(name:str):
+    "Whether a higher figure of the built-in metric `name` is better (None when unknown or without direction)."
+    from mlcompass.metrics import METRICS
+    m = METRICS.get(name)
+    return None if m is None else m.higher_is_better
+
+class History(Result):
+    "A metric across runs in time order (`frame`: run, name, created, n, slice, value, ci_low, ci_high)."
+    def __init__(self, frame, *, metric, higher_is_better):
+        self.frame, self.metric, self.higher_is_better = frame, metric, higher_is_better
+    def __repr__(self): return f"History({self.metric}, {self.frame['run'].nunique()} runs)"
+
+    def summary(self) -> str:
+        "From the first run to the last, per slice; a change is called only when the two intervals do not overlap."
+        out = []
+        for s, f in self.frame.groupby("slice", sort=False):
+            a, b = f.iloc[0], f.iloc[-1]
+            if len(f) < 2: continue
+            apart = b["ci_high"] < a["ci_low"] or b["ci_low"] > a["ci_high"]
+            down = b["value"] < a["value"]
+            worse = None if self.higher_is_better is None else (down if self.higher_is_better else not down)
+            word = ("lower" if down else "higher") + ("" if worse is None else " (worse)" if worse else " (better)")
+            out.append(f"{s}: {self.metric} {fmt_ci(a['value'], a['ci_low'], a['ci_high'])} in run {a['run']} to {fmt_ci(b['value'], b['ci_low'], b['ci_high'])} "
+                       f"in run {b['run']}" + (f", {word}: the intervals do not overlap" if apart else ", within the intervals") + ".")
+        return " ".join(out) or "One run: nothing to follow yet."
+
+    def _repr_html_(self):
+        wide = self.frame.pivot_table(index=["run", "name", "created"], columns="slice", values="value", sort=False, aggfunc="first")
+        cols = list(dict.fromkeys(self.frame["slice"]))
+        cell = {(r["run"], r["slice"]): fmt_ci(r["value"], r["ci_low"], r["ci_high"]) for _, r in self.frame.iterrows()}
+        rows = [[str(run), nm, created[:16].replace("T", " ")] + [cell.get((run, s), "–") for s in cols] for run, nm, created in wide.index]
+        return html_table(["run", "name", "logged (UTC)"] + cols, rows, caption=f"{self.metric} across runs", left=3, lead=self.summary(),
+                          notes=["Each run on its own test set, with its own interval: runs on other data are not paired, so only "
+                                 "intervals that do not overlap mark a change here (mc.leaderboard compares runs on the same examples paired)."])
+
+    def plot(self, ax=None):
+        "Each slice's figure run after run, with its interval."
+        ax = self._axes(ax, (7, 3.8))
+        runs = list(dict.fromkeys(self.frame["run"]))
+        for j, (s, f) in enumerate(self.frame.groupby("slice", sort=False)):
+            x = np.array([runs.index(r) for r in f["run"]]) + (j - 0.5 * (self.frame["slice"].nunique() - 1)) * 0.08
+            ax.errorbar(x, f["value"], yerr=[f["value"] - f["ci_low"], f["ci_high"] - f["value"]], fmt="o-", capsize=3, label=mathsafe(s), color=f"C{j % 10}")
+        ax.set_xticks(range(len(runs)), [f"#{r}" for r in runs])
+        ax.set_xlabel("run, in the order logged"); ax.set_ylabel(f"{self.metric} (interval)")
+        ax.legend(fontsize="small", frameon=False)
+        return self._drawn(ax)

@@ -52,7 +52,18 @@ RESULTS = {
     "Findings": lambda ev: ev.findings([mc.HumanLevel(0.9)], by=["g", "x"]),
     # a previous model right on every example of one group (named from the data): the new one regressed there
     "Regressions": lambda ev: ev.regressions(np.where(ev.data["g"] == ODD, ev.y_true, ev.y_pred), by=["g", "x"]),
+    "Leaderboard": lambda ev: mc.leaderboard({ODD: ev, "other": mc.Evaluation(ev.y_true, np.where(ev.data["g"] == ODD, ev.y_true, ev.y_pred),
+                                                                              data=ev.data)}, by="g", group={ODD: ODD, "other": "b"}),
+    "History": lambda ev: logged_history(ev),
 }
+
+
+def logged_history(ev):
+    "Two runs of `ev` logged by slice of g (named from the data) into a fresh store, followed overall and in one slice."
+    import tempfile
+    store = mc.RunStore(pathlib.Path(tempfile.mkdtemp()) / "runs.db")
+    for name in (ODD, "second"): mc.log_run(ev, name=name, by=["g"], store=store)
+    return mc.history("accuracy", slices=[f"g == {ODD!r}"], store=store)
 
 
 def tagged_errors(ev):
