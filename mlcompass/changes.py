@@ -84,7 +84,7 @@ def regressions(ev:Evaluation, # the new model's evaluation
     stats = dict(res["stats"], k=k, max_level=max_level, min_support=min_support, alpha=alpha, churn=churn, direction=direction)
     frame = _regression_frame(ev, pev, m, preds, masks, by_names, [s[0] for s in res["slices"]], ci, n_boot, seed, small, stats["searched"])
     return Regressions(frame, masks, metric=m, previous=name, direction=direction, stats=stats, overall=_overall(ev, pev, m, ci, n_boot, seed),
-                       by=by_names, small=small, n=ev.n, name=ev.name)
+                       by=by_names, small=small, n=ev.n, name=ev.name, pair=(ev, pev))
 
 # %% ../nbs/20_changes.ipynb #c95a0789
 def _paired(ev, pev, m, gid, G, ci, n_boot, seed) -> dict:
@@ -131,9 +131,10 @@ def _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, se
 class Regressions(Result):
     """Slices where the new model did worse (or better) than the previous one on the same examples, each with both models'
     figures, the paired change and its adjusted p-value; `overall` holds the same for the whole data."""
-    def __init__(self, frame, masks, *, metric, previous, direction, stats, overall, by, small, n, name=None):
+    def __init__(self, frame, masks, *, metric, previous, direction, stats, overall, by, small, n, name=None, pair=None):
         self.frame, self.masks, self.metric, self.previous, self.direction = frame, masks, metric, previous, direction
         self.stats, self.overall, self.by, self.small, self.n, self.name = stats, overall, by, small, n, name
+        self.pair = pair # (the new model's evaluation, the previous one's): for folding
     def __len__(self): return len(self.frame)
     @property
     def who(self) -> str: return "the previous system" if self.previous == "previous system" else self.previous
@@ -145,6 +146,24 @@ class Regressions(Result):
         want = "worse" if self.direction == "worse" else "better"
         return self.frame[self.frame["verdict"] == want]
 
+    def folded(self) -> pd.DataFrame:
+        """`found()` without the slices whose change a narrower slice found explains: a slice (region == 'north') that contains a
+        found refinement (region == 'north' & device == 'ios') is left out unless the rest of it changed the same way too (paired test)."""
+        f = self.found()
+        if self.pair is None or len(f) < 2: return f
+        ev, pev = self.pair
+        preds = {i: set(s.split(" & ")) for i, s in f["slice"].items()}
+        drop = []
+        for i in f.index:
+            for j in f.index:
+                if i == j or not preds[i] < preds[j]: continue
+                rest = self.masks[i] & ~self.masks[j]
+                if not rest.any(): drop.append(i); break
+                d = paired_difference(ev, pev, rest.astype(np.intp), 2, self.metric.name, n_boot=200)
+                want = "worse" if self.direction == "worse" else "better"
+                if verdict(d["diff"][1], d["p_value"][1], higher_is_better=self.metric.higher_is_better) != want: drop.append(i); break
+        return f.drop(index=drop)
+
     def _change(self, v, lo, hi) -> str: return f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
     def summary(self) -> str:
@@ -152,7 +171,7 @@ class Regressions(Result):
         m, o = self.metric.name, self.overall
         whole = (f"Overall, {m} {fmt_num(o['model'])} against {fmt_num(o['previous'])} for {self.who}: a change of "
                  f"{self._change(o['change'], o['change_ci_low'], o['change_ci_high'])} ({p_text(o['p_value'])}).")
-        f, word = self.found(), "worse" if self.direction == "worse" else "better"
+        f, word = self.folded(), "worse" if self.direction == "worse" else "better"
         searched = self.stats.get("searched", len(self.frame))
         if not len(f):
             return (f"No slice did {word} than {self.who} by more than the data can tell from noise (paired test, adjusted "

@@ -172,6 +172,19 @@ def _slice_rows(sf, question="where it fails", what="slices", code="ev.slices(by
                          effect=gap, elo=abs(sf.overall[m] - r.get(m + "_ci_low", np.nan)), ehi=abs(sf.overall[m] - r.get(m + "_ci_high", np.nan))))
     return rows
 
+def _regression_rows(reg, k=3):
+    "Slices where the new model did worse than the previous one on the same examples (paired, found by search)."
+    m, rows = reg.metric.name, []
+    for _, r in reg.folded().head(k).iterrows():
+        rows.append(_row("where it fails", f"{m} on {r['slice']} went from {fmt_num(r['previous'])} with {reg.who} to "
+                         f"{fmt_num(r['model'])}: a change of {r['change']:+.3f} [{r['change_ci_low']:+.3f}, {r['change_ci_high']:+.3f}] on the same "
+                         f"{int(r['n']):,} examples ({r['share']:.0%} of the data; adjusted {p_text(r['p_value'])}) — a regression found by "
+                         "search: check it on fresh data.", metric=m, value=r["model"], lo=r["model_ci_low"], hi=r["model_ci_high"],
+                         p=r["p_value"], severity="high" if r["share"] >= 0.1 and abs(r["change"]) >= 0.05 else "medium",
+                         code="mc.regressions(ev, previous, by=...)", label="regressed: " + r["slice"],
+                         effect=abs(r["change"]), elo=min(abs(r["change_ci_low"]), abs(r["change_ci_high"])), ehi=max(abs(r["change_ci_low"]), abs(r["change_ci_high"]))))
+    return rows
+
 def _catch_up_rows(sf, k=3):
     "Slices worse than the rest, ranked by the overall gain of bringing each to the overall figure: gap × share, with its interval."
     m = sf._metric(None)
@@ -302,6 +315,11 @@ def findings(ev:Evaluation, baselines=None, # references: mc.HumanLevel, mc.Lite
                 rows += [r for r in _slice_rows(found, what="discovered", code="ev.discover(by=...)")
                          if not refines(r["finding"].split(" on ", 1)[1].split(" is ")[0])]
             except (ValueError, NotImplementedError) as e: skipped.append(f"discover ({str(e).splitlines()[0]})")
+            prev = next((b for b in baselines if isinstance(b, PreviousSystem)), None)
+            if prev is not None: # slices nobody named where the new model lost ground against the previous one
+                from mlcompass.changes import regressions
+                try: rows += _regression_rows(regressions(ev, prev, by=by, metric=m, ci=ci, n_boot=n_boot, seed=seed))
+                except (ValueError, NotImplementedError) as e: skipped.append(f"regressions ({str(e).splitlines()[0]})")
         if ev.task != "regression" and "rows" in ev.capabilities: rows += _class_rows(ev, ci, alpha)
         if sensitive is not None:
             if ev.task == "binary": rows += _fairness_rows(ev.fairness(sensitive, ci=ci, n_boot=n_boot, seed=seed, alpha=alpha))
