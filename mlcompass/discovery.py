@@ -417,6 +417,52 @@ def _distinct_rows(ev, feats, e):
     first[key[::-1]] = np.arange(ev.n - 1, -1, -1) # written last to first: each group keeps its first row
     return first, key, np.bincount(key)
 
+def _whole_numbers(x) -> bool:
+    "True when every value of the numeric column `x` that is not missing is a whole number (an age, a count, years of schooling)."
+    v = x[~np.isnan(x)]
+    return len(v) > 0 and bool((v == np.floor(v)).all()) and bool(np.abs(v).max() < 2**24) # exact in the tree's float32
+
+def _numeric_rule(q:str, bounds:list, whole:bool) -> str:
+    """The conditions a tree path puts on one numeric column, as one predicate. `bounds`: (op, threshold, missing values go this
+    way) per split, op '<=' or '>'. Two bounds read as a range (`25 <= age <= 33`); a whole-number column's splits fall between
+    whole numbers (24.5), so they read as the whole numbers on each side: `age <= 24`, `age >= 25`, as a person would say them."""
+    hi = min((b for op, b, _ in bounds if op == "<="), default=None)
+    lo = max((b for op, b, _ in bounds if op == ">"), default=None)
+    if whole:
+        hi, lo = (None if hi is None else math.floor(hi)), (None if lo is None else math.floor(lo) + 1)
+        if lo is not None and lo == hi: text = f"{q} == {lo}"
+        elif lo is not None and hi is not None: text = f"{lo} <= {q} <= {hi}"
+        else: text = f"{q} <= {hi}" if hi is not None else f"{q} >= {lo}"
+    elif lo is not None and hi is not None: text = f"{lo:.4g} < {q} <= {hi:.4g}"
+    else: text = f"{q} <= {hi:.4g}" if hi is not None else f"{q} > {lo:.4g}"
+    return text + " or missing" if all(m for *_, m in bounds) else text # missing only if every split on it let them through
+
+def _negated(pred:str) -> str:
+    "The opposite of a categorical predicate: `city == 'lyon'` → `city != 'lyon'`, `city is missing` → `city is not missing`."
+    if pred.endswith(" is missing"): return pred[:-len(" is missing")] + " is not missing"
+    if " == " in pred: return pred.replace(" == ", " != ", 1)
+    return pred.replace(" in (", " not in (", 1) # the values grouped into (other)
+
+def _leaf_rule(path) -> list:
+    """A leaf's predicates (name, text, value) from its path: ("cat", text, holds) for a categorical split, ("num", q, whole,
+    bound) for a numeric one. The bounds on one numeric column merge into one predicate where the column first appears (one
+    that takes missing values bracketed, so that `&` cannot be misread: `(age <= 24 or missing) & sex == 'Male'`); a column's
+    `!=` predicates are dropped where its `==` predicate says more (`education == 'Assoc-voc'`, not also `!= 'Some-college'`)."""
+    named = {name for name, step in path if step[0] == "cat" and step[2]} # columns whose value the path names
+    out, bounds = [], {}
+    for name, step in path:
+        if step[0] == "cat":
+            _, text, holds = step
+            if holds or name not in named: out.append((name, text))
+        else:
+            _, q, whole, bound = step
+            if name not in bounds: bounds[name] = (q, [], whole); out.append((name, None))
+            bounds[name][1].append(bound)
+    def numeric_text(name):
+        text = _numeric_rule(*bounds[name])
+        return f"({text})" if text.endswith(" or missing") and len(out) > 1 else text
+    return [(name, numeric_text(name) if text is None else text, pd.NA) for name, text in out]
+
 def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, small, by_names):
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
     cls = bool(np.isin(e, (0.0, 1.0)).all())
@@ -428,31 +474,37 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
         tree = Tree(max_depth=max_depth, min_weight_fraction_leaf=(min_leaf - 0.5) / ev.n, random_state=seed)
         tree.fit(X.to_numpy(), e[first], sample_weight=count.astype(float))
         leaf_of = tree.apply(X.to_numpy())[group]
+        examples = count # examples per row of X
     else: # weighted examples: min_samples_leaf counts examples, not weights, so every row goes in
         X, desc = _tree_matrix(ev, feats)
         tree = Tree(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=seed)
         tree.fit(X.to_numpy(), e, sample_weight=ev.w)
         leaf_of = tree.apply(X.to_numpy())
+        examples = np.ones(ev.n)
     t = tree.tree_
     paths, splits = {}, {} # leaf -> its predicates; split node -> the readable test of its left (True) branch
     Xn = X.to_numpy()
     through = tree.decision_path(Xn).tocsc() # rows x nodes: which rows pass through each node
+    whole = {j: _whole_numbers(Xn[:, j]) for j, d in enumerate(desc) if d[0] == "num"}
     def nan_reaches(node): return bool(np.isnan(Xn[through[:, node].nonzero()[0], t.feature[node]]).any())
     def walk(node, path):
-        if t.children_left[node] == -1: paths[node] = path; return
-        kind, name, info = desc[t.feature[node]]
-        thr = t.threshold[node]
-        left_missing = bool(t.missing_go_to_left[node]) if hasattr(t, "missing_go_to_left") else True
-        has_nan = kind == "num" and nan_reaches(node) # "or missing" only where missing values do go
+        if t.children_left[node] == -1: paths[node] = _leaf_rule(path); return
+        j = t.feature[node]
+        kind, name, info = desc[j]
         if kind == "num":
+            thr = float(t.threshold[node])
+            left_missing = bool(t.missing_go_to_left[node]) if hasattr(t, "missing_go_to_left") else True
+            has_nan = nan_reaches(node) # "or missing" only where missing values do go
             q = name if str(name).isidentifier() else f"`{name}`"
-            lp, rp = f"{q} <= {thr:.4g}", f"{q} > {thr:.4g}"
-            if has_nan: lp, rp = (lp + " or missing", rp) if left_missing else (lp, rp + " or missing")
+            left, right = ("<=", thr, has_nan and left_missing), (">", thr, has_nan and not left_missing)
+            splits[node] = _numeric_rule(q, [left], whole[j])
+            walk(t.children_left[node], path + [(name, ("num", q, whole[j], left))])
+            walk(t.children_right[node], path + [(name, ("num", q, whole[j], right))])
         else:
             v, pred = info
-            lp, rp = pred.replace(" == ", " != ", 1), pred
-        splits[node] = lp
-        walk(t.children_left[node], path + [(name, lp, pd.NA)]); walk(t.children_right[node], path + [(name, rp, pd.NA)])
+            splits[node] = _negated(pred) # one-hot column <= 0.5: the value does not hold
+            walk(t.children_left[node], path + [(name, ("cat", splits[node], False))])
+            walk(t.children_right[node], path + [(name, ("cat", pred, True))])
     walk(0, [])
     leaves = sorted(paths, key=lambda nd: -t.value[nd].ravel()[-1] if cls else -t.value[nd].ravel()[0])
     masks = [leaf_of == nd for nd in leaves]
@@ -461,6 +513,7 @@ def _error_tree(ev, feats, e, max_depth, min_leaf, metric, ci, n_boot, seed, sma
                   by_names, {"ebar": float(np.average(e, weights=ev.w)), # the tests behind the leaves: every split tried at every node
                              "searched": int(X.shape[1] * int((t.children_left != -1).sum()) + len(leaves))})
     res.tree_, res.tree_columns_, res.tree_splits_ = tree, list(X.columns), splits
+    res.tree_n_ = np.rint(through.T @ examples).astype(np.int64) # examples per node (the tree's own counts are of X's rows)
     return res
 
 def _discovered_plot(self, ax=None, **kw):
@@ -475,7 +528,7 @@ def _discovered_plot(self, ax=None, **kw):
     for node, txt in enumerate(boxes):
         val = t.value[node].ravel()
         err = f"error rate = {val[-1] / val.sum():.3f}" if cls and len(val) > 1 else f"mean error = {val[0]:.4g}"
-        lines = ([mathsafe(self.tree_splits_[node])] if node in self.tree_splits_ else []) + [f"n = {int(t.n_node_samples[node]):,}", err]
+        lines = ([mathsafe(self.tree_splits_[node])] if node in self.tree_splits_ else []) + [f"n = {int(self.tree_n_[node]):,}", err]
         txt.set_text("\n".join(lines))
     return self._drawn(ax)
 
