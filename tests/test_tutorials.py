@@ -267,9 +267,14 @@ ANSWERS = {
                 ("solution[::-1]", wrong("the right values in the wrong order")),
                 ("tuple(1 / x for x in solution)", wrong("Both ratios are women's figure divided by men's.")),
                 ("(solution[0], 1 / solution[1])", wrong("the second value is not right; the first value is right."))],
-    ("06", 1): [("solution", RIGHT), ("round(solution, 3)", RIGHT), ("round(solution, 4)", RIGHT),
-                ("round(100 * solution, 1)", wrong("23.7: " + PERCENTAGE)),
-                ("ev_search.discover(k=5, max_level=1, bins=BINS).to_frame()['error'].iloc[0]", wrong("look it up in the check half"))],
+    ("06", 1): [("solution", RIGHT), ("' a '", RIGHT),
+                ("'B'", wrong("A held up: in the check half its whole interval lies above the check half's error rate",
+                              "B did not hold up: in the check half its interval contains the check half's error rate")),
+                ("'both'", wrong("B did not hold up: in the check half its interval contains the check half's error rate; "
+                                 "its search-half figures are the ones that got it picked.")),
+                ("'neither'", wrong("A held up: in the check half its whole interval lies above the check half's error rate, "
+                                    "whatever the search's adjusted p-value said.")),
+                ("'leaf 3'", wrong("'leaf 3' is not \"A\", \"B\", \"both\" or \"neither\"."))],
     ("06", 2): [("solution", RIGHT), ("[s.replace(' ', '').upper() for s in reversed(solution)]", RIGHT),
                 ("solution[:-1]", wrong("1 item is missing from the list.")),
                 ("small.to_frame()['slice'].tolist()", wrong("should not be in the list.")),
