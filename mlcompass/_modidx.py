@@ -855,6 +855,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'mlcompass.widgets.Dashboard._pr_curve': ('widgets.html#dashboard._pr_curve', 'mlcompass/widgets.py'),
                                    'mlcompass.widgets.Dashboard._refresh_openers': ( 'widgets.html#dashboard._refresh_openers',
                                                                                      'mlcompass/widgets.py'),
+                                   'mlcompass.widgets.Dashboard._regressions': ( 'widgets.html#dashboard._regressions',
+                                                                                 'mlcompass/widgets.py'),
                                    'mlcompass.widgets.Dashboard._render': ('widgets.html#dashboard._render', 'mlcompass/widgets.py'),
                                    'mlcompass.widgets.Dashboard._save_cohort_clicked': ( 'widgets.html#dashboard._save_cohort_clicked',
                                                                                          'mlcompass/widgets.py'),

@@ -317,7 +317,8 @@ def _records(df:pd.DataFrame, cols:list) -> list:
     return [plain(dict(zip(cols, r))) for r in df[[c for c in cols if c in df.columns]].itertuples(index=False)]
 
 def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=None, discovered=None, fairness=None,
-              milestones=None, gates=None, classes=None, run_id=None, top:int=10, findings=None, previous_missing:str|None=None) -> dict:
+              milestones=None, gates=None, classes=None, run_id=None, top:int=10, findings=None, previous_missing:str|None=None,
+              regressions=None) -> dict:
     "The headline figures of a report as JSON-ready data."
     import mlcompass
     s = {"title": title, "mlcompass_version": mlcompass.__version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -342,6 +343,10 @@ def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=
         m = slices.metric_names[0]
         w = slices.worst(top, m).to_frame()
         s["worst_slices"] = {"metric": m, "slices": _records(w, ["slice", "n", m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_gap", "p_value", "too_small"])}
+    if regressions is not None: # slices where the model did worse than the previous system, supported by the paired test
+        s["regressions"] = {"previous": regressions.previous, "metric": regressions.metric.name, "searched": regressions.stats.get("searched"),
+                            "slices": _records(regressions.folded().head(top), ["slice", "n", "share", "model", "previous", "change",
+                                                                               "change_ci_low", "change_ci_high", "p_value", "verdict"])}
     if discovered is not None:
         d = discovered.to_frame()
         s["discovered"] = _records(d.head(top), [c for c in d.columns if not c.startswith("_")][:12])

@@ -419,8 +419,28 @@ class Dashboard(StaticTwin, W.VBox):
         kw = self._slice_kwargs()
         cmp = compare(self.ev, self.baselines, by=kw["by"] or None, metric=self.metric.value, max_depth=kw["max_depth"], min_support=kw["min_support"])
         self.openable["Compare"] = {s: ("compare", s) for s in cmp.frame["slice"] if s != ALL}
-        return (chart_html(cmp, "the model against its baselines per slice") + cmp._repr_html_(), cmp,
-                f"mc.compare(ev, baselines, by={kw['by']}, metric={self.metric.value!r}, max_depth={kw['max_depth']})")
+        out = chart_html(cmp, "the model against its baselines per slice") + cmp._repr_html_()
+        code = f"mc.compare(ev, baselines, by={kw['by']}, metric={self.metric.value!r}, max_depth={kw['max_depth']})"
+        reg = self._regressions()
+        if reg is not None: # what changed: slices of any column where the model lost ground against the previous system
+            for i, s in enumerate(reg.frame["slice"]): self.openable["Compare"].setdefault(s, ("regressions", i))
+            out += (chart_html(reg, "where the model did worse than the previous system") if len(reg) else "") + reg._repr_html_()
+            code += f"\nmc.regressions(ev, previous, metric={reg.metric.name!r})  # every column searched"
+        return out, cmp, code
+
+    def _regressions(self):
+        "Where the model did worse than the previous system among the baselines (searched over every column; once per metric)."
+        from mlcompass.baselines import PreviousSystem
+        prev = next((b for b in self.baselines if isinstance(b, PreviousSystem)), None)
+        if prev is None or "rows" not in self.ev.capabilities: return None
+        cache = self.__dict__.setdefault("_regressed", {})
+        key = (self.metric.value, tuple(self.ev.data.columns))
+        if key not in cache:
+            from mlcompass.changes import regressions
+            try: cache[key] = regressions(self.ev, prev, by=self._columns() or None, metric=self.metric.value)
+            except ValueError: cache[key] = None # nothing changed, or a metric without a better direction
+        self.results["Regressions"] = cache[key]
+        return cache[key]
 
     def _view_discover(self):
         by = list(self.discover_features.value) or None
@@ -505,6 +525,7 @@ class Dashboard(StaticTwin, W.VBox):
         tab, label = key
         kind, ref = self.openable[tab][label]
         if kind == "discover": return np.asarray(self.results["Discover"].masks[ref], bool)
+        if kind == "regressions": return np.asarray(self.results["Regressions"].masks[ref], bool)
         if kind == "slices": return slice_mask(self.ev, ref, self.results["Slices"])
         if kind == "heatmap": return slice_mask(self.ev, ref, self.results["Heat map"])
         if kind == "compare": # the comparison cuts the same slices as the Slices tab's controls

@@ -102,6 +102,9 @@ def test_summary_matches_the_api(work, first):
     assert s["previous"]["change"] == pytest.approx(cmp["previous_change"], abs=1e-12)
     assert s["gaps"]["human-level"] == pytest.approx(cmp["gap_to_human-level"], abs=1e-12)
     assert s["run_id"] >= 1 and len(mc.runs(store=work / "runs.db")) == 1
+    reg = mc.regressions(ev, mc.PreviousSystem(prev, name="previous"), by=["sex", "race", "age"], seed=0)  # the report's by + sensitive
+    assert s["regressions"]["searched"] == reg.stats["searched"]
+    assert [r["slice"] for r in s["regressions"]["slices"]] == reg.folded()["slice"].tolist()
     assert mc.report.read_summary(work / "out" / "report.ipynb")["overall"] == s["overall"]
 
 

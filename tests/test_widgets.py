@@ -375,3 +375,22 @@ def test_one_click_on_a_row_or_a_cell_opens_its_slice(ev):
     before = dash.example_slice.value
     dash.clicks.click("Slices", "not a slice")  # a stale click (the table was redrawn since) opens nothing
     assert dash.example_slice.value == before
+
+
+def test_compare_tab_shows_what_changed_and_opens_a_regressed_slice():
+    "With a previous system, the Compare tab also searches every column for slices where the model lost ground; a click opens one."
+    rng = np.random.default_rng(1)
+    n = 3000
+    data = pd.DataFrame({"region": rng.choice(["north", "south", "east"], n), "device": rng.choice(["ios", "web"], n)})
+    y = rng.integers(0, 2, n)
+    broke = ((data["region"] == "north") & (data["device"] == "ios")).to_numpy()
+    old = np.where(rng.random(n) < 0.12, 1 - y, y)
+    new = np.where(rng.random(n) < np.where(broke, 0.35, 0.08), 1 - y, y)
+    dash = mc.Evaluation(y, new, data=data).widget([mc.PreviousSystem(old)], by=["region"])  # the Slices tab names region only
+    dash._render("Compare")
+    reg = dash.results["Regressions"]
+    assert reg.folded()["slice"].tolist() == ["region == 'north' & device == 'ios'"]
+    assert "did worse than the previous system" in dash.views["Compare"].value
+    dash.clicks.click("Compare", "region == 'north' & device == 'ios'")
+    shown = dash.results["Examples"]
+    assert len(shown) and set(shown["region"]) == {"north"} and set(shown["device"]) == {"ios"}
