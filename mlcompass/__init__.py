@@ -18,7 +18,7 @@ from .milestones import milestones, Milestones
 from .sanity import sanity, overfit_tiny, beats_trivial, leakage, Check, SanityReport
 from .fairness import FairnessReport, fairness
 from .discovery import DiscoveredSlices, discover
-from .store import RunStore, log_run, runs
+from .store import RunStore, log_run, runs, to_mlflow
 from .gates import Gates, GateResults
 from .findings import Findings, findings
 from .changes import Regressions, regressions, Leaderboard, leaderboard, History, history

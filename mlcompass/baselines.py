@@ -176,6 +176,12 @@ class PreviousSystem(Baseline):
         from mlcompass.store import previous_from_run
         return previous_from_run(cls, name_or_id, store=store, **kw)
 
+    @classmethod
+    def from_mlflow(cls, run_id:str, *, tracking_uri:str|None=None, **kw):
+        "The previous system from an MLflow run logged with `mc.to_mlflow(ev)` (or `mc.log_run(..., mlflow=True)`): its predictions."
+        from mlcompass.store import previous_from_mlflow
+        return previous_from_mlflow(cls, run_id, tracking_uri=tracking_uri, **kw)
+
     def _read_run(self):
         "A stored run's predictions, read when an in-memory comparison first needs them (an engine reads the file in place)."
         from mlcompass.store import fingerprint_of

@@ -12,8 +12,9 @@ import pandas as pd
 from .core import Evaluation, method_of
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'MSG_STORE_CORRUPT', 'MSG_STORE_READ_ONLY', 'StoreError', 'fingerprint_of',
-           'fingerprint', 'git_commit', 'predictions_in_memory', 'RunStore', 'log_run', 'runs', 'previous_from_run']
+__all__ = ['SCHEMA_VERSION', 'DEFAULT_STORE', 'MSG_STORE_CORRUPT', 'MSG_STORE_READ_ONLY', 'MLFLOW_DIR', 'StoreError',
+           'fingerprint_of', 'fingerprint', 'git_commit', 'predictions_in_memory', 'RunStore', 'log_run', 'runs',
+           'to_mlflow', 'previous_from_mlflow', 'previous_from_run']
 
 # %% ../nbs/15_store.ipynb #280088b3
 SCHEMA_VERSION = 2
@@ -297,20 +298,86 @@ def log_run(ev:Evaluation, *, name:str, params:dict|None=None, store=None, by=No
             mlflow:bool=False) -> int:
     "Record a run in the store (default `mlcompass.db`); with mlflow=True also log it to MLflow when installed."
     run_id = _store(store).log(ev, name=name, params=params, by=by, metrics=metrics, save_predictions=save_predictions, commit=commit)
-    if mlflow: _log_mlflow(ev, name, params, metrics)
+    if mlflow: to_mlflow(ev, run_name=name, params=params, by=by, metrics=metrics)
     return run_id
 
 def runs(store=None) -> pd.DataFrame:
     "The runs in the store, one row each."
     return _store(store).runs()
 
-def _log_mlflow(ev, name, params, metrics):
+MLFLOW_DIR = "mlcompass" # the artifact folder of a run logged by to_mlflow
+
+def _mlflow():
     try: import mlflow
-    except ImportError: raise ImportError("mlflow=True needs MLflow: pip install mlflow") from None
-    with mlflow.start_run(run_name=name):
-        if params: mlflow.log_params({k: str(v) for k, v in params.items()})
-        for m, r in ev.metrics(metrics).to_frame().iterrows():
-            if not np.isnan(r["value"]): mlflow.log_metric(m, float(r["value"]))
+    except ImportError: raise ImportError("MLflow is not installed: pip install 'mlcompass[mlflow]' (or mlflow / mlflow-skinny).") from None
+    return mlflow
+
+def to_mlflow(what, # an Evaluation (metrics with intervals, predictions, slices, findings) or any result (its table and HTML)
+              *,
+              run_id:str|None=None, # log into this existing run; None: a new run (or the active one)
+              run_name:str|None=None, # the new run's name
+              params:dict|None=None, by=None, metrics=None, # an Evaluation's params, slices and metrics
+              baselines=None, # an Evaluation's references for its findings (None: the trivial model)
+              report=None, # the path of an HTML report to attach
+              tracking_uri:str|None=None) -> str:
+    """Log to MLflow, where a team already tracks its runs; returns the run id. An Evaluation logs each overall metric with its
+    interval (`accuracy`, `accuracy_ci_low`, `accuracy_ci_high`), and under `mlcompass/` its predictions (so that
+    `PreviousSystem.from_mlflow` can compare a later model with it, paired), the slice table (with `by=`) and the findings, as
+    CSV and HTML. Any other result logs its table (CSV, JSON) and its HTML under `mlcompass/<its class>`."""
+    import json, tempfile
+    mlflow = _mlflow()
+    if tracking_uri is not None: mlflow.set_tracking_uri(tracking_uri)
+    active = mlflow.active_run()
+    own = run_id is not None or active is None
+    run = mlflow.start_run(run_id=run_id, run_name=run_name) if own else active
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            def attach(name, text):
+                (tmp / name).write_text(text, encoding="utf-8")
+                mlflow.log_artifact(str(tmp / name), artifact_path=MLFLOW_DIR)
+            if isinstance(what, Evaluation):
+                ev = what
+                if params: mlflow.log_params({k: str(v) for k, v in params.items()})
+                for m, r in ev.metrics(metrics).to_frame().iterrows():
+                    for key, col in ((m, "value"), (f"{m}_ci_low", "ci_low"), (f"{m}_ci_high", "ci_high")):
+                        if r[col] is not None and np.isfinite(r[col]): mlflow.log_metric(key, float(r[col]))
+                mlflow.set_tags({"mlcompass.fingerprint": fingerprint(ev) or "", "mlcompass.task": ev.task, "mlcompass.n": str(ev.n)})
+                ev.write_predictions(tmp / "predictions.parquet") # in memory or streamed from an engine
+                mlflow.log_artifact(str(tmp / "predictions.parquet"), artifact_path=MLFLOW_DIR)
+                if by:
+                    sf = ev.slices(by=by, metrics=metrics)
+                    attach("slices.csv", sf.to_frame().to_csv(index=False)); attach("slices.html", sf._repr_html_())
+                try: fs = ev.findings(baselines, by=by, discover=False)
+                except (ValueError, NotImplementedError) as e: attach("findings.txt", f"no findings: {e}")
+                else: attach("findings.json", json.dumps(fs.to_dict(), default=str)); attach("findings.html", fs._repr_html_())
+            elif hasattr(what, "to_frame") and hasattr(what, "_repr_html_"):
+                stem = type(what).__name__.lower()
+                attach(f"{stem}.csv", what.to_frame().to_csv(index=False)); attach(f"{stem}.html", what._repr_html_())
+                attach(f"{stem}.json", json.dumps(what.to_dict(), default=str))
+            else: raise TypeError(f"to_mlflow logs an Evaluation or a result (with to_frame and _repr_html_); got {type(what).__name__}.")
+            if report is not None:
+                if not Path(report).is_file(): raise FileNotFoundError(f"report={str(report)!r} is not a file.")
+                mlflow.log_artifact(str(report), artifact_path=MLFLOW_DIR)
+        return run.info.run_id
+    finally:
+        if own: mlflow.end_run()
+
+def previous_from_mlflow(cls, run_id:str, *, tracking_uri:str|None=None, **kw):
+    "The previous system from a run logged with `to_mlflow` (its predictions, compared paired on the same examples)."
+    mlflow = _mlflow()
+    if tracking_uri is not None: mlflow.set_tracking_uri(tracking_uri)
+    run = mlflow.get_run(run_id)
+    try: path = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"{MLFLOW_DIR}/predictions.parquet"))
+    except Exception as e:
+        raise ValueError(f"MLflow run {run_id} has no {MLFLOW_DIR}/predictions.parquet: log it with mc.to_mlflow(ev) (or "
+                         f"mc.log_run(..., mlflow=True)) to compare with it. ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    name = run.info.run_name or run_id
+    prev = cls(None, name=kw.pop("name", name), **{"source": f"MLflow run {run_id} ({name})", **kw})
+    prev.run = {"id": run_id, "name": name}
+    prev.expected_fingerprint = run.data.tags.get("mlcompass.fingerprint") or None
+    prev.predictions_file = path
+    return prev
 
 # %% ../nbs/15_store.ipynb #b79c85b4
 def previous_from_run(cls, name_or_id, *, store=None, **kw):

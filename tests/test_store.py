@@ -190,3 +190,46 @@ def test_orphans_of_killed_writers_are_cleaned_on_open(tmp_path):
     mc.RunStore(path)
     assert not dead.exists() and live.exists() and not orphan.exists() and fresh.exists()
     assert all(p.exists() for p in kept)
+
+
+def test_mlflow_round_trip(tmp_path, monkeypatch):
+    """A local MLflow store (SQLite, as MLflow 3 defaults to; nothing needs a server): an evaluation logged with its intervals,
+    predictions, slices and findings; read back as the previous system, paired; a result's table; runs without predictions refused."""
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("sqlalchemy"), pytest.importorskip("alembic")
+    import warnings
+    warnings.filterwarnings("ignore", module="mlflow")
+    monkeypatch.chdir(tmp_path)  # MLflow keeps the artifacts of a SQLite store in ./mlruns
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    rng = np.random.default_rng(0)
+    n = 2000
+    g = rng.choice(["a", "b"], n)
+    y = rng.integers(0, 2, n)
+    old = np.where(rng.random(n) < 0.15, 1 - y, y)
+    new = np.where(rng.random(n) < np.where(g == "b", 0.3, 0.08), 1 - y, y)
+    ev_old = mc.Evaluation(y, old, data={"g": g})
+    rid = mc.to_mlflow(ev_old, run_name="v1", params={"depth": 3}, by=["g"], tracking_uri=uri)
+    run = mlflow.get_run(rid)
+    assert run.info.run_name == "v1" and run.data.params["depth"] == "3"
+    for m, r in ev_old.metrics().to_frame().iterrows():
+        if np.isfinite(r["value"]):
+            assert run.data.metrics[m] == pytest.approx(r["value"], abs=1e-12)
+            assert run.data.metrics[f"{m}_ci_low"] == pytest.approx(r["ci_low"], abs=1e-12)
+    arts = {a.path.split("/")[-1] for a in mlflow.MlflowClient().list_artifacts(rid, "mlcompass")}
+    assert {"predictions.parquet", "slices.csv", "slices.html", "findings.json", "findings.html"} <= arts
+    prev = mc.PreviousSystem.from_mlflow(rid, tracking_uri=uri)
+    assert prev.name == "v1"
+    ev_new = mc.Evaluation(y, new, data={"g": g})
+    head = mc.compare(ev_new, [prev]).to_frame().iloc[0]
+    assert head["v1_change"] == pytest.approx((new == y).mean() - (old == y).mean(), abs=1e-12)
+    reg = mc.regressions(ev_new, mc.PreviousSystem.from_mlflow(rid, tracking_uri=uri), by=["g"])
+    assert reg.folded()["slice"].tolist() == ["g == 'b'"]
+    with pytest.raises(ValueError, match="other examples or labels"):  # the run's fingerprint: other labels are refused
+        mc.compare(mc.Evaluation(1 - y, new), [mc.PreviousSystem.from_mlflow(rid, tracking_uri=uri)])
+    mc.to_mlflow(reg, run_id=rid)  # a result: its table and HTML
+    assert "regressions.csv" in {a.path.split("/")[-1] for a in mlflow.MlflowClient().list_artifacts(rid, "mlcompass")}
+    with mlflow.start_run() as bare: pass
+    with pytest.raises(ValueError, match="has no mlcompass/predictions.parquet"):
+        mc.PreviousSystem.from_mlflow(bare.info.run_id)
+    run_id = mc.log_run(ev_new, name="v2", store=tmp_path / "runs.db", mlflow=True)  # the store and MLflow at once
+    assert run_id >= 1 and any(r.info.run_name == "v2" for r in mlflow.search_runs(output_format="list"))
