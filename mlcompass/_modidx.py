@@ -207,6 +207,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'mlcompass.classes._ev_thresholds': ('classes.html#_ev_thresholds', 'mlcompass/classes.py'),
                                    'mlcompass.classes._per_class_table': ('classes.html#_per_class_table', 'mlcompass/classes.py'),
                                    'mlcompass.classes._sweep': ('classes.html#_sweep', 'mlcompass/classes.py'),
+                                   'mlcompass.classes._threshold_marks': ('classes.html#_threshold_marks', 'mlcompass/classes.py'),
                                    'mlcompass.classes._whole_stats': ('classes.html#_whole_stats', 'mlcompass/classes.py'),
                                    'mlcompass.classes.choose_threshold': ('classes.html#choose_threshold', 'mlcompass/classes.py'),
                                    'mlcompass.classes.class_report': ('classes.html#class_report', 'mlcompass/classes.py'),

@@ -145,10 +145,12 @@ def class_report(ev:Evaluation, *, min_support:int=30, # classes with fewer exam
 method_of(Evaluation, class_report, "classes")
 
 # %% ../nbs/11_classes.ipynb #986ea0f2
+_MARKERS = ["s", "^", "D", "v", "P", "X", "*", "h"] # one shape per marked threshold, drawn over the curve's colour
+
 class Curves(Result):
-    "Precision-recall or ROC curves per class: tidy points and areas, the model's operating point and each class's prevalence."
-    def __init__(self, frame, areas, kind, points=None, prevalence=None):
-        self.frame, self.areas, self.kind, self.points, self.prevalence = frame, areas, kind, points, prevalence
+    "Precision-recall or ROC curves per class: tidy points and areas, the model's operating point, each class's prevalence, marked thresholds."
+    def __init__(self, frame, areas, kind, points=None, prevalence=None, marks=None):
+        self.frame, self.areas, self.kind, self.points, self.prevalence, self.marks = frame, areas, kind, points, prevalence, marks
     def __repr__(self): return f"Curves({self.kind}: {self.areas.round(4).to_dict()})"
     def _repr_html_(self):
         from mlcompass.render import html_table, fmt_num
@@ -156,30 +158,68 @@ class Curves(Result):
         return html_table(["class", what, "points"], [[str(c), fmt_num(a), fmt_num(int((self.frame["class"] == c).sum()))]
                                                       for c, a in self.areas.items()], caption=f"{'Precision-recall' if self.kind == 'pr' else 'ROC'} curves")
     def plot(self, ax=None):
-        """Each class's curve, the model's operating point on it (its predictions, y_pred) and what a model without skill
-        would do: the prevalence line for precision-recall, the diagonal for ROC."""
+        """Each class's curve with its area, the model's operating point on it (its predictions, y_pred), the marked thresholds
+        (one shape each) and what a model without skill would do: the prevalence line for precision-recall, the diagonal for ROC.
+        Every element has its own legend entry."""
+        from matplotlib.lines import Line2D
         ax = self._axes(ax, (5.5, 4.5))
         x, y = ("recall", "precision") if self.kind == "pr" else ("fpr", "tpr")
-        for j, (c, g) in enumerate(self.frame.groupby("class", sort=False)):
+        area = "AP" if self.kind == "pr" else "AUC"
+        groups = list(self.frame.groupby("class", sort=False))
+        one = len(groups) == 1
+        key = "C0" if one else "#555" # a legend entry that stands for every class is drawn in grey
+        marks = self.marks if self.marks is not None else pd.DataFrame(columns=["class", "label", "threshold", x, y])
+        labels = list(dict.fromkeys(marks["label"]))
+        for j, (c, g) in enumerate(groups):
             color = f"C{j}"
-            ax.plot(g[x], g[y], drawstyle="steps-post" if self.kind == "pr" else "default", color=color, label=mathsafe(f"{c} ({self.areas[c]:.3f})"))
-            if self.points is not None and c in self.points.index:
-                ax.scatter([self.points.loc[c, x]], [self.points.loc[c, y]], color=color, edgecolors="black", zorder=4, s=45)
+            ax.plot(g[x], g[y], drawstyle="steps-post" if self.kind == "pr" else "default", color=color,
+                    label=mathsafe(f"class {c} ({area} {self.areas[c]:.3f})"))
             if self.kind == "pr" and self.prevalence is not None and c in self.prevalence.index:
                 ax.axhline(self.prevalence[c], color=color, ls=":", lw=1)
-        if self.kind == "roc": ax.plot([0, 1], [0, 1], color="#999", ls=":", lw=1)
+            if self.points is not None and c in self.points.index:
+                ax.scatter([self.points.loc[c, x]], [self.points.loc[c, y]], facecolors="none", edgecolors=color, linewidths=1.5, zorder=4, s=110)
+            for _, r in marks[marks["class"] == c].iterrows():
+                ax.scatter([r[x]], [r[y]], marker=_MARKERS[labels.index(r["label"]) % len(_MARKERS)], color=color, edgecolors="black", zorder=5, s=40)
+        handles, names = ax.get_legend_handles_labels()
+        if self.points is not None and len(self.points):
+            handles.append(Line2D([], [], ls="", marker="o", markersize=9, markerfacecolor="none", markeredgecolor=key, markeredgewidth=1.5))
+            names.append("the model's decisions (y_pred)")
+        for k, label in enumerate(labels):
+            handles.append(Line2D([], [], ls="", marker=_MARKERS[k % len(_MARKERS)], markersize=6, color=key, markeredgecolor="black"))
+            names.append(mathsafe(label))
+        if self.kind == "pr" and self.prevalence is not None and len(self.prevalence):
+            handles.append(Line2D([], [], color=key, ls=":", lw=1))
+            names.append(f"no skill: precision = prevalence ({self.prevalence.iloc[0]:.3g})" if one else "no skill: precision = each class's prevalence")
+        if self.kind == "roc":
+            ax.plot([0, 1], [0, 1], color="#999", ls=":", lw=1)
+            handles.append(Line2D([], [], color="#999", ls=":", lw=1)); names.append("no skill: the diagonal")
         ax.set_xlabel(x); ax.set_ylabel(y); ax.set_xlim(-0.02, 1.02); ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize="small", title=("AP" if self.kind == "pr" else "AUC") + "; ● y_pred; ··· no skill", title_fontsize="small", loc="lower left" if self.kind == "pr" else "lower right")
+        ax.legend(handles, names, fontsize="small", loc="center left" if self.kind == "pr" else "lower right")
         return self._drawn(ax)
 
-def curves(ev:Evaluation, kind:str="pr", *, classes=None) -> Curves:
-    "Precision-recall (kind='pr') or ROC (kind='roc') curves, one-vs-rest per class (the positive class for binary tasks)."
+def _threshold_marks(thresholds):
+    "(label, threshold) pairs from a list of thresholds ('score ≥ t') or a dict {label: threshold} ('label (score ≥ t)')."
+    bad = ValueError(f"thresholds={thresholds!r} must be a list of score thresholds, e.g. [0.5, 0.35], "
+                     "or a dict {label: threshold}, e.g. {'default': 0.5, 'chosen on dev': 0.35}.")
+    if isinstance(thresholds, (str, bytes)): raise bad
+    pairs = list(thresholds.items()) if isinstance(thresholds, dict) else [(None, t) for t in np.atleast_1d(np.asarray(thresholds, dtype=object))]
+    out = []
+    for label, t in pairs:
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, float, np.integer, np.floating)) or not np.isfinite(t): raise bad
+        out.append((f"score ≥ {t:.3g}" if label is None else f"{label} (score ≥ {t:.3g})", float(t)))
+    return out
+
+def curves(ev:Evaluation, kind:str="pr", *, classes=None,
+           thresholds=None, # score thresholds to mark on each curve: a list, or a dict {label: threshold}
+          ) -> Curves:
+    "Precision-recall (kind='pr') or ROC (kind='roc') curves, one-vs-rest per class (the positive class for binary tasks), with `thresholds` marked."
     _check_classification(ev, "curves()")
     if ev.proba is None: raise ValueError("curves() needs probability scores: pass y_score= to the Evaluation.")
     if kind not in ("pr", "roc"): raise ValueError(f"kind={kind!r} must be 'pr' or 'roc'.")
+    marked = _threshold_marks(thresholds) if thresholds is not None else []
     from sklearn.metrics import precision_recall_curve, roc_curve, average_precision_score, roc_auc_score
     if classes is None: classes = [ev.pos_label] if ev.task == "binary" else ev.labels.tolist()
-    parts, areas, points, prevalence = [], {}, {}, {}
+    parts, areas, points, prevalence, marks = [], {}, {}, {}, []
     w = ev.w if ev.w is not None else np.ones(ev.n)
     for c in classes:
         i = _class_index(ev, c)
@@ -190,6 +230,10 @@ def curves(ev:Evaluation, kind:str="pr", *, classes=None) -> Curves:
                      "fpr": fp / w[~yb].sum() if w[~yb].sum() > 0 else np.nan}
         prevalence[c] = w[yb].sum() / w.sum()
         if y.min() == y.max(): raise ValueError(f"class {c!r} has {'no' if y.max() == 0 else 'only'} examples: its curve is undefined.")
+        if marked: # the exact point of each threshold (flag when score >= threshold), from the same sweep as ev.thresholds()
+            at = _sweep(yb, s, w, [t for _, t in marked], None)
+            marks.append(pd.DataFrame({"class": c, "label": [l for l, _ in marked], "threshold": at["threshold"], "precision": at["precision"],
+                                       "recall": at["recall"], "fpr": at["fpr"], "tpr": at["recall"], "tp": at["tp"], "fp": at["fp"]}))
         if kind == "pr":
             p, r, t = precision_recall_curve(y, s, sample_weight=ev.w)
             parts.append(pd.DataFrame({"class": c, "threshold": np.append(t, np.nan), "precision": p, "recall": r}))
@@ -198,7 +242,8 @@ def curves(ev:Evaluation, kind:str="pr", *, classes=None) -> Curves:
             fpr, tpr, t = roc_curve(y, s, sample_weight=ev.w)
             parts.append(pd.DataFrame({"class": c, "threshold": t, "fpr": fpr, "tpr": tpr}))
             areas[c] = roc_auc_score(y, s, sample_weight=ev.w)
-    return Curves(pd.concat(parts, ignore_index=True), pd.Series(areas), kind, points=pd.DataFrame(points).T, prevalence=pd.Series(prevalence))
+    return Curves(pd.concat(parts, ignore_index=True), pd.Series(areas), kind, points=pd.DataFrame(points).T, prevalence=pd.Series(prevalence),
+                  marks=pd.concat(marks, ignore_index=True) if marks else None)
 
 def _class_index(ev, c):
     hits = [i for i, v in enumerate(ev.labels.tolist()) if v == c]
