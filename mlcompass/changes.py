@@ -40,7 +40,7 @@ def regressions(ev:Evaluation, # the new model's evaluation
                 max_level:int=3, # most predicates per slice
                 min_support:int|None=None, # smallest slice (default: 1% of the examples, at least 32)
                 metric:str|None=None, # the metric compared in each slice (default: the task's first)
-                alpha:float=0.95, # SliceLine's weight of the change against the size of the slice
+                alpha:float=0.99, # SliceLine's weight of the change against the size of the slice (see above)
                 error:str|None=None, # regression: the loss searched, 'absolute' (default) or 'squared'
                 bins=5, max_values:int=50, max_candidates:int=5_000_000, small:int=30,
                 ci:float=0.95, n_boot:int=200, seed:int=0, progress:bool|None=None) -> "Regressions":
@@ -60,16 +60,17 @@ def regressions(ev:Evaluation, # the new model's evaluation
     change = _loss(ev, error) - _loss(pev, error) # > 0: the new model's loss is higher on this example
     if direction == "better": change = -change
     churn = np.abs(change).mean()
+    worse_rate = np.maximum(change, 0).mean() # how fast examples get worse overall: the unit a slice's net change is scored in
     if churn == 0: raise ValueError(f"the new model and {name!r} have the same loss on every example: nothing changed between them.")
     top = np.abs(change).max()
     # SliceLine needs non-negative errors: the change shifted by its largest size, scored against no change (the shift), in
-    # units of the average size of a change, so that a slice's score reads as its net change against the churn
+    # units of the overall worse-rate, so that a slice's score reads as its net change against how often examples got worse
     feats = _features(ev, by, bins, max_values)
     by_names = [f.name for f in feats]
     rows = ev.discovery_rows(feats, errors=change + top)
     res = sliceline_search(rows["codes"], [f.card for f in feats], rows["e"], k=k, max_level=max_level, min_support=min_support, alpha=alpha,
                            max_candidates=max_candidates, progress=progress, counts=rows["count"],
-                           max_errors=None if rows["count"] is None else rows["emax"], reference=top, scale=churn)
+                           max_errors=None if rows["count"] is None else rows["emax"], reference=top, scale=worse_rate if worse_rate > 0 else churn)
     offsets = np.concatenate([[0], np.cumsum([f.card for f in feats])[:-1]])
     feat_of = np.repeat(np.arange(len(feats)), [f.card for f in feats])
     preds, masks = [], []
