@@ -60,6 +60,7 @@ def _parser():
     b.add_argument("--previous", metavar="FILE_OR_RUN", help="the previous system: a predictions file on the same rows, or a stored run ('last', a name or an id)")
     s = r.add_argument_group("gates and the run store")
     s.add_argument("--gates", metavar="FILE", help="quality gates: a TOML, YAML or JSON file")
+    s.add_argument("--latency", metavar="FILE", help="the model's measured latency, a JSON file of mc.measure_latency's result, for the max_latency_ms gate")
     s.add_argument("--store", metavar="PATH", help="the run store (default: mlcompass.db)")
     s.add_argument("--log", metavar="NAME", help="log this run to the store under NAME")
     o = r.add_argument_group("output")
@@ -77,7 +78,7 @@ def _parser():
 _FLAGS = {"predictions": "predictions", "y_true": "y_true", "y_pred": "y_pred", "y_score": "y_score", "pos_label": "pos_label",
           "sample_weight": "sample_weight", "engine": "engine", "by": "by", "sensitive": "sensitive", "metric": "metric", "train": "train",
           "dev": "dev", "human_level": "human_level", "human_labels": "human_labels", "literature": "literature",
-          "previous": "previous", "gates": "gates", "store": "store", "log": "log", "title": "title"}
+          "previous": "previous", "gates": "gates", "latency": "latency", "store": "store", "log": "log", "title": "title"}
 _DEFAULTS = {"y_true": "y_true", "y_pred": "y_pred"}
 
 def _value(text:str, default):

@@ -464,7 +464,7 @@ def show_figure():
     plt.close(fig)
 
 # %% ../nbs/06_report.ipynb #86ab2e63
-_PATHS = ("predictions", "previous", "train", "dev", "gates", "store")
+_PATHS = ("predictions", "previous", "train", "dev", "gates", "store", "latency")
 
 def _number(name, v):
     if v is None or isinstance(v, (int, float)) and not isinstance(v, bool): return v
@@ -527,6 +527,11 @@ def check_params(params:dict, template:str|Path="error_analysis",
     if isinstance(g, str) and g:
         from mlcompass.gates import Gates
         try: Gates.from_file(g)
+        except (ValueError, FileNotFoundError, TypeError) as e: raise ReportError(_first_line(e)) from None
+    lat = get("latency")
+    if isinstance(lat, str) and lat:
+        from mlcompass.gates import read_latency
+        try: read_latency(lat)
         except (ValueError, FileNotFoundError, TypeError) as e: raise ReportError(_first_line(e)) from None
     return p
 

@@ -129,13 +129,17 @@ def test_failing_gate_exits_1_and_overwrite(work, first):
     again = cli("report", *BASE, "--out", "out", cwd=work)
     assert again.returncode == 2 and "already exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1
     assert (work / "out" / "summary.json").read_text() == before
-    (work / "strict.toml").write_text("min_overall = { accuracy = 0.99 }\nmax_regression = { accuracy = 0.0 }\n")
-    res = cli("report", *BASE, "--gates", "strict.toml", "--previous", "last", "--store", "runs.db", "--out", "out", "--overwrite", cwd=work)
+    (work / "strict.toml").write_text("min_overall = { accuracy = 0.99 }\nmax_regression = { accuracy = 0.0 }\nmax_latency_ms = 20\n")
+    (work / "latency.json").write_text(json.dumps({"p50_ms": 12.0, "p95_ms": 31.5, "p99_ms": 40.0, "calls": 100, "batch_size": 1}))
+    res = cli("report", *BASE, "--gates", "strict.toml", "--latency", "latency.json", "--previous", "last", "--store", "runs.db",
+              "--out", "out", "--overwrite", cwd=work)
     assert res.returncode == 1, res.stderr[-2000:]
     s = json.loads((work / "out" / "summary.json").read_text())
     st = {r["gate"]: r["status"] for r in s["gates"]["results"]}
-    assert st == {"min overall": "fail", "max regression": "pass"}  # same predictions as the logged run: no change
+    assert st == {"min overall": "fail", "max regression": "pass", "max latency": "fail"}  # same predictions as the logged run: no change
     assert s["previous"]["change"] == 0
+    lat = next(r for r in s["gates"]["results"] if r["gate"] == "max latency")  # the measurement passed by --latency, compared as it is
+    assert (lat["metric"], lat["value"], lat["threshold"], lat["tested"], lat["n"]) == ("p95_ms", 31.5, 20.0, "measurement", 100)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -148,6 +152,10 @@ def test_failing_gate_exits_1_and_overwrite(work, first):
     (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--gates", "bad.toml"], "could not be read"),
     (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--previous", "nightly", "--store", "runs.db"], "no run 'nightly'"),
     (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--literature", "high:me"], "must read 'value:source[:url]'"),
+    (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--latency", "nope.json"],
+     "latency file '{d}/nope.json' does not exist."),
+    (["--predictions", "preds.csv", "--y-pred", "pred", "--y-true", "label", "--pos-label", ">50K", "--latency", "bad.toml"],
+     "could not be read as JSON"),
 ])
 def test_bad_input_exits_2_with_one_line(work, first, args, message):
     (work / "bad.parquet").write_text("not a parquet file")

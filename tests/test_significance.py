@@ -181,6 +181,26 @@ def test_gates_say_which_figure_they_test(planted, judge, status):
     assert "judge=" in res._repr_html_()
 
 
+@pytest.mark.parametrize("judge", ["interval", "strict", "point"])
+def test_a_latency_gate_compares_the_measurement(planted, judge):
+    "Latency is measured, not sampled: the measured p95 against the threshold as it is, under every judge; no interval, no colour but pass/fail."
+    lat = {"p50_ms": 8.0, "p95_ms": 12.5, "p99_ms": 30.0, "mean_ms": 9.0, "calls": 200, "batch_size": 1}
+    res = quiet(lambda: planted.check(mc.Gates(min_overall={"accuracy": 0.5}, max_latency_ms={"p95_ms": 12.0, "p99_ms": 50}, judge=judge),
+                                      latency=lat))
+    f = res.to_frame().set_index("metric")
+    assert f.loc["p95_ms", "status"] == "fail" and f.loc["p99_ms", "status"] == "pass" and not res.passed
+    assert set(f.loc[["p95_ms", "p99_ms"], "tested"]) == {"measurement"} and f.loc[["p95_ms", "p99_ms"], ["ci_low", "ci_high"]].isna().all().all()
+    assert f.loc["p95_ms", "value"] == 12.5 and f.loc["p95_ms", "n"] == 200 and f.loc["p95_ms", "gate"] == "max latency"
+    assert f.loc["p95_ms", "detail"] == "the measured p95 is above 12 ms: p95 of 200 calls of one example, on the machine that ran mc.measure_latency"
+    assert any("latency is measured, not sampled" in n for n in res.notes)
+    assert {row[0][1] for row in tables(res)[0]["rows"]} <= {"pass", "fail"}
+    assert len(res.plot().patches) == 1  # the plot keeps to the metric's units: the latency gates are in the table only
+    plt.close("all")
+    skipped = quiet(lambda: planted.check(mc.Gates(max_latency_ms=12.0, judge=judge)))  # no measurement: skipped, and strict fails it
+    assert skipped.to_frame()["status"].tolist() == ["skipped"] and skipped.passed
+    assert not quiet(lambda: planted.check(mc.Gates(max_latency_ms=12.0, strict=True))).passed
+
+
 def test_a_bad_judge_is_named():
     with pytest.raises(ValueError, match=r"Gates judge='lenient' is not one of \['interval', 'strict', 'point'\]"):
         mc.Gates(min_overall=0.9, judge="lenient")
