@@ -61,7 +61,13 @@ def regressions(ev:Evaluation, # the new model's evaluation
     if direction == "better": change = -change
     churn = np.abs(change).mean()
     worse_rate = np.maximum(change, 0).mean() # how fast examples get worse overall: the unit a slice's net change is scored in
-    if churn == 0: raise ValueError(f"the new model and {name!r} have the same loss on every example: nothing changed between them.")
+    m = resolve_metrics(ev, [metric or default_metrics(ev)[0]])[0]
+    _direction(m)
+    if churn == 0: # the same loss on every example: nothing changed, so nothing regressed (an answer, not an error)
+        return Regressions(_regression_frame(ev, pev, m, [], [], [], [], ci, n_boot, seed, small, 0), [], metric=m, previous=name,
+                           direction=direction, stats={"levels": [], "exact": True, "searched": 0, "k": k, "max_level": max_level,
+                                                       "min_support": min_support, "alpha": alpha, "churn": 0.0, "direction": direction},
+                           overall=_overall(ev, pev, m, ci, n_boot, seed), by=[], small=small, n=ev.n, name=ev.name, pair=(ev, pev))
     top = np.abs(change).max()
     # SliceLine needs non-negative errors: the change shifted by its largest size, scored against no change (the shift), in
     # units of the overall worse-rate, so that a slice's score reads as its net change against how often examples got worse
@@ -80,8 +86,6 @@ def regressions(ev:Evaluation, # the new model's evaluation
             j = feat_of[pid]; v = pid - offsets[j]
             ps.append((feats[j].name, feats[j].predicates[v], feats[j].values[v])); mk &= rows["codes"][:, j] == v
         preds.append(ps); masks.append(mk[rows["groups"]] if rows.get("groups") is not None else mk)
-    m = resolve_metrics(ev, [metric or default_metrics(ev)[0]])[0]
-    _direction(m)
     stats = dict(res["stats"], k=k, max_level=max_level, min_support=min_support, alpha=alpha, churn=churn, direction=direction)
     frame = _regression_frame(ev, pev, m, preds, masks, by_names, [s[0] for s in res["slices"]], ci, n_boot, seed, small, stats["searched"])
     return Regressions(frame, masks, metric=m, previous=name, direction=direction, stats=stats, overall=_overall(ev, pev, m, ci, n_boot, seed),
@@ -148,22 +152,26 @@ class Regressions(Result):
         return self.frame[self.frame["verdict"] == want]
 
     def folded(self) -> pd.DataFrame:
-        """`found()` without the slices whose change a narrower slice found explains: a slice (region == 'north') that contains a
-        found refinement (region == 'north' & device == 'ios') is left out unless the rest of it changed the same way too (paired test)."""
+        """`found()` with one slice per change, strongest evidence first: the slices are taken in order of their adjusted p-value
+        (then fewer predicates, then more examples), and a slice is kept only if what it adds to the slices kept before it (its
+        rows outside them) changed the same way by the paired test; slices selecting the same rows count once. So of
+        region == 'north' and region == 'north' & device == 'ios', only the narrower one is kept when the rest of the north did
+        not change, and only the wider one when it did."""
         f = self.found()
         if self.pair is None or len(f) < 2: return f
         ev, pev = self.pair
-        preds = {i: set(s.split(" & ")) for i, s in f["slice"].items()}
-        drop = []
-        for i in f.index:
-            for j in f.index:
-                if i == j or not preds[i] < preds[j]: continue
-                rest = self.masks[i] & ~self.masks[j]
-                if not rest.any(): drop.append(i); break
-                d = paired_difference(ev, pev, rest.astype(np.intp), 2, self.metric.name, n_boot=200)
-                want = "worse" if self.direction == "worse" else "better"
-                if verdict(d["diff"][1], d["p_value"][1], higher_is_better=self.metric.higher_is_better) != want: drop.append(i); break
-        return f.drop(index=drop)
+        want = "worse" if self.direction == "worse" else "better"
+        order = sorted(f.index, key=lambda i: (f.at[i, "p_value"], f.at[i, "depth"], -f.at[i, "n"]))
+        covered, keep = np.zeros(len(self.masks[order[0]]), bool), []
+        for i in order:
+            new = self.masks[i] & ~covered
+            if not keep: ok = True
+            elif new.sum() < self.small: ok = False # nothing (or too little) of its own: explained by the slices kept
+            else:
+                d = paired_difference(ev, pev, new.astype(np.intp), 2, self.metric.name, n_boot=200)
+                ok = verdict(d["diff"][1], d["p_value"][1], higher_is_better=self.metric.higher_is_better) == want
+            if ok: keep.append(i); covered |= self.masks[i]
+        return f.loc[keep]
 
     def _change(self, v, lo, hi) -> str: return f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
@@ -174,6 +182,8 @@ class Regressions(Result):
                  f"{self._change(o['change'], o['change_ci_low'], o['change_ci_high'])} ({p_text(o['p_value'])}).")
         f, word = self.folded(), "worse" if self.direction == "worse" else "better"
         searched = self.stats.get("searched", len(self.frame))
+        if self.stats.get("churn") == 0:
+            return f"The model and {self.who} have the same loss on every example: nothing changed, so no slice did {word}. " + whole
         if not len(f):
             return (f"No slice did {word} than {self.who} by more than the data can tell from noise (paired test, adjusted "
                     f"p < {ALPHA:g} over the {searched:,} slices searched). " + whole)
