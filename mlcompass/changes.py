@@ -4,21 +4,97 @@
 
 # %% ../nbs/20_changes.ipynb #bdf3b608
 from __future__ import annotations
-import math
+import math, warnings
+from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import Evaluation, method_of
 from .stats import bh_adjust, kish, check_int, check_level, check_ci, verdict, diff_p, replicate_chunks, ALPHA
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
 from .baselines import PreviousSystem, paired_difference, _direction, _slice_ids
-from .discovery import sliceline_search, _features
+from .discovery import _features, _rows_for, search_codes
+from .slices import _check_by
 from .render import Result, Cell, html_table, fmt_ci, fmt_num, fmt_p, p_text, mathsafe, plain
 
 # %% auto #0
-__all__ = ['SEED_KEYS', 'regressions', 'Regressions', 'letters', 'leaderboard', 'Leaderboard', 'history', 'resolve_higher',
-           'History']
+__all__ = ['SEED_KEYS', 'change_search', 'signed', 'signed_ci', 'regressions', 'Regressions', 'letters', 'leaderboard',
+           'Leaderboard', 'history', 'resolve_higher', 'History']
+
+# %% ../nbs/20_changes.ipynb #ff817b72
+def change_search(codes:np.ndarray, # (rows, features) integer codes, feature j in 0..cards[j]-1
+                  cards:list, # number of values of each feature
+                  s1:np.ndarray, s2:np.ndarray, # per row: the sum of the examples' changes, and of their squares
+                  worse:np.ndarray, # per row: how many of its examples got worse (change > 0)
+                  count:np.ndarray, # per row: how many examples it stands for
+                  *, k:int=10, max_level:int=3, min_support:int=32, max_candidates:int=5_000_000) -> dict:
+    """Exact top-k slices by the evidence that they got worse: z = Σd / √Σd² over the slice's examples (for a 0/1 loss, McNemar's
+    statistic (b − c) / √(b + c)). Any part of a slice has z ≤ √(examples that got worse in it), so a slice whose √b cannot beat the
+    k-th best is not extended. Slices selecting the same rows as their parent are skipped."""
+    m = codes.shape[1]
+    cards = np.asarray(cards, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(cards)[:-1]])
+    l = int(cards.sum())
+    feat_of = np.repeat(np.arange(m), cards)
+    sums = lambda j, w: np.bincount(codes[:, j], weights=w, minlength=cards[j])
+    N, S1, S2, B = (np.concatenate([sums(j, w) for j in range(m)]).astype(float) for w in (count, s1, s2, worse))
+    keys = np.arange(l)[:, None]
+    def z_of(S1, S2):
+        with np.errstate(divide="ignore", invalid="ignore"): return np.where(S2 > 0, S1 / np.sqrt(S2), 0.0)
+    def merge(top, keys, N, z):
+        rows = list(top) + [(float(z[i]), float(N[i]), tuple(int(x) for x in keys[i])) for i in np.flatnonzero((z > 0) & (N >= min_support))]
+        rows.sort(key=lambda r: (-r[0], -r[1], len(r[2]), r[2]))
+        return rows[:k]
+    top = merge([], keys, N, z_of(S1, S2))
+    searched, exact, level = int((N >= min_support).sum()), True, 1
+    order_rows = [np.argsort(codes[:, j], kind="stable") for j in range(m)]
+    starts = [np.concatenate([[0], np.cumsum(np.bincount(codes[:, j], minlength=cards[j]))]) for j in range(m)]
+    def rows_of(pid):
+        j = feat_of[pid]; v = pid - offsets[j]
+        return order_rows[j][starts[j][v]:starts[j][v + 1]]
+    while level < max_level:
+        thr = top[-1][0] if len(top) == k else 0.0
+        keep = (N >= min_support) & (B > 0) & (np.sqrt(B) > thr)
+        if not keep.any(): break
+        keys, N, B = keys[keep], N[keep], B[keep]
+        last = feat_of[keys[:, -1]]
+        possible = l - np.append(offsets, l)[last + 1]
+        sel = np.arange(len(keys))
+        if possible.sum() > max_candidates:
+            exact = False
+            by_b = np.argsort(-B, kind="stable")
+            sel = np.sort(by_b[np.cumsum(possible[by_b]) <= max_candidates])
+            warnings.warn(f"regressions level {level + 1}: {int(possible.sum()):,} candidates exceed max_candidates={max_candidates:,}; "
+                          f"extending the {len(sel):,} most promising of {len(keys):,} slices. Raise max_candidates= or min_support=, or lower max_level=.",
+                          UserWarning, stacklevel=3)
+        stack, out = [], []
+        for i in sel:
+            f0 = int(last[i]) + 1
+            if f0 >= m: continue
+            rows = _rows_for(tuple(int(x) for x in keys[i]), stack, rows_of, codes, feat_of, offsets)
+            sub = (codes[rows, f0:] + offsets[f0:]).ravel()
+            tally = lambda w: np.bincount(sub, weights=np.repeat(w[rows], m - f0), minlength=l)[offsets[f0]:]
+            cN, cS1, cS2, cB = tally(count), tally(s1), tally(s2), tally(worse)
+            good = np.flatnonzero((cN >= min_support) & (cN < N[i])) # the same rows as the parent: nothing new
+            if len(good): out.append((np.column_stack([np.broadcast_to(keys[i], (len(good), keys.shape[1])), good + offsets[f0]]),
+                                      cN[good], cS1[good], cS2[good], cB[good]))
+        if not out: break
+        keys, N, S1, S2, B = (np.concatenate([o[j] for o in out]) for j in range(5))
+        searched += len(keys)
+        top = merge(top, keys, N, z_of(S1, S2))
+        level += 1
+    return {"slices": top, "searched": searched, "exact": exact}
 
 # %% ../nbs/20_changes.ipynb #d68beddf
+def signed(x, digits:int=3) -> str:
+    "A change with its sign (+0.012, -0.004), and 0.000 without one."
+    s = f"{x:+.{digits}f}"
+    return s[1:] if float(s) == 0 else s
+
+def signed_ci(v, lo, hi, digits:int=3) -> str:
+    "A change with its interval, signs shown: '-0.018 [-0.022, -0.014]'."
+    if any(x is None or not np.isfinite(x) for x in (lo, hi)): return signed(v, digits)
+    return f"{signed(v, digits)} [{signed(lo, digits)}, {signed(hi, digits)}]"
+
 def _loss(ev:Evaluation, error:str|None) -> np.ndarray:
     "Each example's loss: 0/1 for a classifier, the absolute (or squared) error for a regressor."
     if ev.task != "regression": return (ev.t != ev.p).astype(float)
@@ -40,56 +116,63 @@ def regressions(ev:Evaluation, # the new model's evaluation
                 max_level:int=3, # most predicates per slice
                 min_support:int|None=None, # smallest slice (default: 1% of the examples, at least 32)
                 metric:str|None=None, # the metric compared in each slice (default: the task's first)
-                alpha:float=0.99, # SliceLine's weight of the change against the size of the slice (see above)
+                alpha:float=ALPHA, # the significance level of the one rule, on p-values adjusted over every slice searched
                 error:str|None=None, # regression: the loss searched, 'absolute' (default) or 'squared'
                 bins=5, max_values:int=50, max_candidates:int=5_000_000, small:int=30,
-                ci:float=0.95, n_boot:int=200, seed:int=0, progress:bool|None=None) -> "Regressions":
+                ci:float=0.95, n_boot:int=200, seed:int=0) -> "Regressions":
     """Slices of the data where the new model did worse (or, `direction='better'`, better) than the previous one on the same
-    examples: an exact SliceLine search scored on the paired change of each example's loss (rows the new model gets wrong and the
-    old one right, minus the reverse), then each slice checked with the paired test (exact McNemar for accuracy, paired bootstrap
-    otherwise), adjusted over every slice the search scored."""
+    examples: an exact search for the slices with the strongest evidence of a change of each example's loss (rows the new model
+    gets wrong and the old one right, minus the reverse), then each slice checked with the paired test (exact McNemar for
+    accuracy, paired bootstrap otherwise), adjusted over every slice the search scored."""
     if direction not in ("worse", "better"): raise ValueError(f"direction={direction!r} must be 'worse' or 'better'.")
     if "rows" not in ev.capabilities:
         raise NotImplementedError(f"regressions() compares the two models example by example, and this evaluation's data is in {ev.engine.name}: "
                                   "take the rows in memory first (ev.to_evaluation(n=...)), with the previous predictions as a column.")
     if min_support is None: min_support = max(32, int(math.ceil(0.01 * ev.n)))
     k, max_level, min_support = check_int("k", k, 1), check_int("max_level", max_level, 1), check_int("min_support", min_support, 1)
-    alpha = check_level("alpha", alpha, closed=True)
-    check_ci(ci); check_int("n_boot", n_boot, 0); check_int("seed", seed, 0)
+    alpha = check_level("alpha", alpha)
+    check_ci(ci); check_int("n_boot", n_boot, 0); check_int("seed", seed, 0); check_int("max_candidates", max_candidates, 1)
     pev, name = _previous_evaluation(ev, previous)
     change = _loss(ev, error) - _loss(pev, error) # > 0: the new model's loss is higher on this example
     if direction == "better": change = -change
-    churn = np.abs(change).mean()
-    worse_rate = np.maximum(change, 0).mean() # how fast examples get worse overall: the unit a slice's net change is scored in
     m = resolve_metrics(ev, [metric or default_metrics(ev)[0]])[0]
     _direction(m)
-    if churn == 0: # the same loss on every example: nothing changed, so nothing regressed (an answer, not an error)
-        return Regressions(_regression_frame(ev, pev, m, [], [], [], [], ci, n_boot, seed, small, 0), [], metric=m, previous=name,
-                           direction=direction, stats={"levels": [], "exact": True, "searched": 0, "k": k, "max_level": max_level,
-                                                       "min_support": min_support, "alpha": alpha, "churn": 0.0, "direction": direction},
-                           overall=_overall(ev, pev, m, ci, n_boot, seed), by=[], small=small, n=ev.n, name=ev.name, pair=(ev, pev))
-    top = np.abs(change).max()
-    # SliceLine needs non-negative errors: the change shifted by its largest size, scored against no change (the shift), in
-    # units of the overall worse-rate, so that a slice's score reads as its net change against how often examples got worse
+    stats = {"exact": True, "searched": 0, "k": k, "max_level": max_level, "min_support": min_support, "churn": float(np.abs(change).mean()),
+             "direction": direction}
+    kw = dict(metric=m, previous=name, direction=direction, overall=_overall(ev, pev, m, ci, n_boot, seed), small=small, n=ev.n,
+              name=ev.name, pair=(ev, pev), alpha=alpha)
+    if stats["churn"] == 0: # the same loss on every example: nothing changed, so nothing regressed (an answer, not an error)
+        return Regressions(_regression_frame(ev, pev, m, [], [], [], [], ci, n_boot, seed, small, 0, alpha), [], stats=stats, by=[], **kw)
     feats = _features(ev, by, bins, max_values)
     by_names = [f.name for f in feats]
-    rows = ev.discovery_rows(feats, errors=change + top)
-    res = sliceline_search(rows["codes"], [f.card for f in feats], rows["e"], k=k, max_level=max_level, min_support=min_support, alpha=alpha,
-                           max_candidates=max_candidates, progress=progress, counts=rows["count"],
-                           max_errors=None if rows["count"] is None else rows["emax"], reference=top, scale=worse_rate if worse_rate > 0 else churn)
+    codes, groups = search_codes(feats), None
+    cols = dict(s1=change, s2=change * change, worse=(change > 0).astype(float), count=np.ones(ev.n))
+    radix = np.array([f.card + 1 for f in feats], np.int64)
+    if ev.n >= 10_000 and np.log2(radix).sum() <= 62: # examples with the same codes searched as one row: the same sums, fewer rows
+        stride = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
+        gid, uniq = pd.factorize(codes @ stride)
+        if len(uniq) <= ev.n // 4:
+            groups, codes = gid, uniq[:, None] // stride % radix
+            cols = {c: np.bincount(gid, weights=v, minlength=len(uniq)) for c, v in cols.items()}
+    # more than k kept while searching: slices selecting the same rows count once, and the shortest description is kept
+    res = change_search(codes, [f.card for f in feats], cols["s1"], cols["s2"], cols["worse"], cols["count"], k=3 * k,
+                        max_level=max_level, min_support=min_support, max_candidates=max_candidates)
+    stats.update(searched=res["searched"], exact=res["exact"])
     offsets = np.concatenate([[0], np.cumsum([f.card for f in feats])[:-1]])
     feat_of = np.repeat(np.arange(len(feats)), [f.card for f in feats])
-    preds, masks = [], []
-    for _, _, _, key in res["slices"]:
-        ps, mk = [], np.ones(len(rows["codes"]), bool)
+    preds, masks, scores, seen = [], [], [], set()
+    for z, _, key in sorted(res["slices"], key=lambda r: (-r[0], len(r[2]), -r[1], r[2])):
+        ps, mk = [], np.ones(len(codes), bool)
         for pid in key:
             j = feat_of[pid]; v = pid - offsets[j]
-            ps.append((feats[j].name, feats[j].predicates[v], feats[j].values[v])); mk &= rows["codes"][:, j] == v
-        preds.append(ps); masks.append(mk[rows["groups"]] if rows.get("groups") is not None else mk)
-    stats = dict(res["stats"], k=k, max_level=max_level, min_support=min_support, alpha=alpha, churn=churn, direction=direction)
-    frame = _regression_frame(ev, pev, m, preds, masks, by_names, [s[0] for s in res["slices"]], ci, n_boot, seed, small, stats["searched"])
-    return Regressions(frame, masks, metric=m, previous=name, direction=direction, stats=stats, overall=_overall(ev, pev, m, ci, n_boot, seed),
-                       by=by_names, small=small, n=ev.n, name=ev.name, pair=(ev, pev))
+            ps.append((feats[j].name, feats[j].predicates[v], feats[j].values[v])); mk &= codes[:, j] == v
+        mk = mk[groups] if groups is not None else mk
+        sig = np.packbits(mk).tobytes()
+        if sig in seen: continue
+        seen.add(sig); preds.append(ps); masks.append(mk); scores.append(z)
+        if len(preds) == k: break
+    frame = _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, seed, small, stats["searched"], alpha)
+    return Regressions(frame, masks, stats=stats, by=by_names, **kw)
 
 # %% ../nbs/20_changes.ipynb #c95a0789
 def _paired(ev, pev, m, gid, G, ci, n_boot, seed) -> dict:
@@ -107,7 +190,7 @@ def _overall(ev, pev, m, ci, n_boot, seed) -> dict:
     "The whole data: each model's figure, the paired change and its (unadjusted: one test) p-value."
     return {k: float(v[0]) for k, v in _paired(ev, pev, m, np.zeros(ev.n, np.intp), 1, ci, n_boot, seed).items()}
 
-def _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, seed, small, searched) -> pd.DataFrame:
+def _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, seed, small, searched, alpha=ALPHA) -> pd.DataFrame:
     new_wrong, old_wrong = _loss(ev, None), _loss(pev, None)
     W = ev.w if ev.w is not None else np.ones(ev.n)
     rows = []
@@ -129,20 +212,20 @@ def _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, se
     f["p_value"] = bh_adjust(f["p_value"].to_numpy(float), tests=searched)
     f["too_small"] = f["n_eff"] < small
     f["verdict"] = verdict(f["change"].to_numpy(float), f["p_value"].to_numpy(float), f["n_eff"].to_numpy(float),
-                           higher_is_better=m.higher_is_better, small=small) # the one rule: 'worse' is worse than the previous model
+                           higher_is_better=m.higher_is_better, alpha=alpha, small=small) # the one rule: 'worse' is worse than the previous model
     return f.reindex(columns=cols)
 
 # %% ../nbs/20_changes.ipynb #9343ec59
 class Regressions(Result):
     """Slices where the new model did worse (or better) than the previous one on the same examples, each with both models'
     figures, the paired change and its adjusted p-value; `overall` holds the same for the whole data."""
-    def __init__(self, frame, masks, *, metric, previous, direction, stats, overall, by, small, n, name=None, pair=None):
-        self.frame, self.masks, self.metric, self.previous, self.direction = frame, masks, metric, previous, direction
+    def __init__(self, frame, masks, *, metric, previous, direction, stats, overall, by, small, n, name=None, pair=None, alpha=ALPHA):
+        self.frame, self.masks, self.metric, self.previous, self.direction, self.alpha = frame, masks, metric, previous, direction, alpha
         self.stats, self.overall, self.by, self.small, self.n, self.name = stats, overall, by, small, n, name
         self.pair = pair # (the new model's evaluation, the previous one's): for folding
     def __len__(self): return len(self.frame)
     @property
-    def who(self) -> str: return "the previous system" if self.previous == "previous system" else self.previous
+    def who(self) -> str: return "the previous model" if self.previous == "previous system" else self.previous
     def __repr__(self):
         return f"Regressions({self.direction} than {self.previous!r}: {len(self)} slices, {int(self.found().shape[0])} supported by the data)"
 
@@ -152,65 +235,73 @@ class Regressions(Result):
         return self.frame[self.frame["verdict"] == want]
 
     def folded(self) -> pd.DataFrame:
-        """`found()` with one slice per change, strongest evidence first: the slices are taken in order of their adjusted p-value
-        (then fewer predicates, then more examples), and a slice is kept only if what it adds to the slices kept before it (its
-        rows outside them) changed the same way by the paired test; slices selecting the same rows count once. So of
-        region == 'north' and region == 'north' & device == 'ios', only the narrower one is kept when the rest of the north did
-        not change, and only the wider one when it did."""
+        """`found()` with one slice per change, strongest evidence first. The slices are taken in order of their adjusted p-value
+        (then fewer predicates, then more examples); a slice gives way to a found refinement of it when the rest of it did not
+        change the same way (of region == 'north' and region == 'north' & device == 'ios', the narrower one when the rest of the
+        north did not get worse); and a slice is kept only if its rows outside the slices kept before it changed the same way
+        too (by the paired test), so that overlapping descriptions of one change count once."""
         f = self.found()
         if self.pair is None or len(f) < 2: return f
         ev, pev = self.pair
         want = "worse" if self.direction == "worse" else "better"
+        def changed(rows) -> bool:
+            if rows.sum() < self.small: return False
+            d = paired_difference(ev, pev, rows.astype(np.intp), 2, self.metric.name, n_boot=200)
+            return verdict(d["diff"][1], d["p_value"][1], higher_is_better=self.metric.higher_is_better, alpha=self.alpha) == want
         order = sorted(f.index, key=lambda i: (f.at[i, "p_value"], f.at[i, "depth"], -f.at[i, "n"]))
-        covered, keep = np.zeros(len(self.masks[order[0]]), bool), []
+        mk = {i: np.asarray(self.masks[i], bool) for i in order}
+        covered, keep = np.zeros(len(mk[order[0]]), bool), []
         for i in order:
-            new = self.masks[i] & ~covered
-            if not keep: ok = True
-            elif new.sum() < self.small: ok = False # nothing (or too little) of its own: explained by the slices kept
-            else:
-                d = paired_difference(ev, pev, new.astype(np.intp), 2, self.metric.name, n_boot=200)
-                ok = verdict(d["diff"][1], d["p_value"][1], higher_is_better=self.metric.higher_is_better) == want
-            if ok: keep.append(i); covered |= self.masks[i]
+            while True: # the narrowest found refinement that explains the slice's change
+                inside = [j for j in order if j != i and mk[j].sum() < mk[i].sum() and not (mk[j] & ~mk[i]).any()]
+                j = next((j for j in inside if not changed(mk[i] & ~mk[j])), None)
+                if j is None: break
+                i = j
+            if i in keep: continue
+            if not keep or changed(mk[i] & ~covered): keep.append(i); covered |= mk[i]
         return f.loc[keep]
 
-    def _change(self, v, lo, hi) -> str: return f"{v:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    def _change(self, v, lo, hi) -> str: return signed_ci(v, lo, hi)
 
     def summary(self) -> str:
-        "The answer in a sentence or two: which slices changed, by how much, and the change overall."
+        "The answer first: the change overall, then which slices changed, each with its paired change and interval."
         m, o = self.metric.name, self.overall
-        whole = (f"Overall, {m} {fmt_num(o['model'])} against {fmt_num(o['previous'])} for {self.who}: a change of "
-                 f"{self._change(o['change'], o['change_ci_low'], o['change_ci_high'])} ({p_text(o['p_value'])}).")
-        f, word = self.folded(), "worse" if self.direction == "worse" else "better"
-        searched = self.stats.get("searched", len(self.frame))
+        word = "worse" if self.direction == "worse" else "better"
+        lost = o["p_value"] < self.alpha and (o["change"] < 0) == bool(self.metric.higher_is_better)
+        whole = (f"Overall, {m} {fmt_num(o['model'])} against {fmt_num(o['previous'])} for {self.who}: "
+                 f"{self._change(o['change'], o['change_ci_low'], o['change_ci_high'])} ({p_text(o['p_value'])}"
+                 + (", worse overall" if lost else "") + ").")
         if self.stats.get("churn") == 0:
             return f"The model and {self.who} have the same loss on every example: nothing changed, so no slice did {word}. " + whole
+        f, searched = self.folded(), self.stats.get("searched", len(self.frame))
         if not len(f):
-            return (f"No slice did {word} than {self.who} by more than the data can tell from noise (paired test, adjusted "
-                    f"p < {ALPHA:g} over the {searched:,} slices searched). " + whole)
-        parts = [f"{r['slice']} ({m} {fmt_num(r['model'])} against {fmt_num(r['previous'])}, "
-                 f"{self._change(r['change'], r['change_ci_low'], r['change_ci_high'])}, n = {r['n']:,})" for _, r in f.head(3).iterrows()]
+            return (whole + f" No slice did {word} than {self.who} by more than the data can tell from noise (paired test, adjusted "
+                    f"p < {self.alpha:g} over the {searched:,} slices searched).")
+        parts = [f"{r['slice']} ({self._change(r['change'], r['change_ci_low'], r['change_ci_high'])}, n = {r['n']:,})" for _, r in f.head(3).iterrows()]
         more = f" and {len(f) - 3} more" if len(f) > 3 else ""
-        return (f"{len(f)} slice{'s' if len(f) > 1 else ''} did {word} than {self.who} (paired test, adjusted p < {ALPHA:g} over "
-                f"the {searched:,} slices searched): " + "; ".join(parts) + more + ". " + whole)
+        return (whole + f" {len(f)} slice{'s' if len(f) > 1 else ''} did {word} (paired test, adjusted p < {self.alpha:g} over the "
+                f"{searched:,} slices searched): " + "; ".join(parts) + more + ".")
 
     def _repr_html_(self):
         m = self.metric.name
-        rows = [[Cell(r["slice"], state="small" if r["too_small"] else ""), fmt_num(int(r["n"])), f"{r['share']:.1%}",
-                 fmt_ci(r["model"], r["model_ci_low"], r["model_ci_high"]), fmt_ci(r["previous"], r["previous_ci_low"], r["previous_ci_high"]),
-                 Cell(self._change(r["change"], r["change_ci_low"], r["change_ci_high"]), state=r["verdict"]),
-                 f"{int(r['worse_examples']):,} / {int(r['better_examples']):,}", fmt_p(r["p_value"])] for _, r in self.frame.iterrows()]
+        rows = [[Cell(r["slice"], state="small" if r["too_small"] else "", title=f"{r['share']:.1%} of the examples"), fmt_num(int(r["n"])),
+                 Cell(self._change(r["change"], r["change_ci_low"], r["change_ci_high"]), state=r["verdict"]), fmt_p(r["p_value"]),
+                 fmt_num(r["model"]), fmt_num(r["previous"]), f"{int(r['worse_examples']):,} / {int(r['better_examples']):,}"]
+                for _, r in self.frame.iterrows()]
         how = "exact" if self.stats.get("exact", True) else "budget-limited"
-        notes = [f"Searched: SliceLine ({how}) over {', '.join(map(str, self.by))}, scored on each example's paired change of loss "
-                 f"(worse minus better examples), slices of at least {self.stats.get('min_support')} examples and up to "
-                 f"{self.stats.get('max_level')} predicates.",
+        notes = [f"Searched: every slice of {', '.join(map(str, self.by))} with at least {self.stats.get('min_support')} examples and up to "
+                 f"{self.stats.get('max_level')} predicates ({'exact' if self.stats.get('exact', True) else 'budget-limited'}), ranked by the "
+                 "evidence that its examples' loss changed: z = Σd / √Σd² (McNemar's statistic for a 0/1 loss); slices selecting the "
+                 "same rows count once.",
                  f"Change: {m} of the new model minus the previous one's on the same examples, with a paired interval; p: "
                  f"{'exact McNemar' if m in ('accuracy', 'error_rate') else 'paired bootstrap'} test, Benjamini–Hochberg over the "
                  f"{self.stats.get('searched', len(self.frame)):,} slices the search scored. Red: worse than the previous model by the "
-                 f"significance rule; grey: under {self.small} examples, not judged. worse / better: examples the new model got wrong "
+                 f"significance rule; grey: under {self.small} examples, not judged. The intervals are each slice's own (not adjusted for "
+                 f"the search; the p-values are). worse / better: examples the new model got wrong "
                  "where the previous one was right, and the reverse.",
                  "A search finds what is extreme: confirm a slice on fresh data before acting on it."]
         word = "worse" if self.direction == "worse" else "better"
-        return html_table(["slice", "n", "share", "model [CI]", "previous [CI]", "change [CI]", "worse / better", "p"], rows,
+        return html_table(["slice", "n", "change [CI]", "p", "model", "previous", "worse / better"], rows,
                           caption=f"Where the model did {word} than {self.who} ({m}, paired)", lead=self.summary(), notes=notes)
 
     def plot(self, ax=None):
@@ -242,13 +333,13 @@ method_of(Evaluation, regressions)
 # %% ../nbs/20_changes.ipynb #59379099
 SEED_KEYS = ("seed", "random_state", "random_seed") # params that name a run's seed: runs differing only by them share a configuration
 
-def _from_predictions(f:pd.DataFrame, name:str) -> Evaluation:
+def _from_predictions(f:pd.DataFrame, name:str, pos_label=None) -> Evaluation:
     "An Evaluation from a run's stored predictions (see `RunStore.predictions`)."
     scores = [c for c in f.columns if c.startswith("score_")]
     return Evaluation(f["y_true"].to_numpy(), f["y_pred"].to_numpy(), y_score=f[scores].to_numpy() if scores else None,
-                      sample_weight=f["sample_weight"].to_numpy() if "sample_weight" in f else None, name=name)
+                      sample_weight=f["sample_weight"].to_numpy() if "sample_weight" in f else None, name=name, pos_label=pos_label)
 
-def _collect_runs(runs, store) -> tuple:
+def _collect_runs(runs, store, pos_label=None) -> tuple:
     "name -> Evaluation and name -> params, from Evaluations (a list or a {name: Evaluation} dict), stored runs (names, ids, or rows of mc.runs())."
     from mlcompass.store import _store
     if isinstance(runs, pd.DataFrame):
@@ -264,13 +355,26 @@ def _collect_runs(runs, store) -> tuple:
             st = st or _store(store)
             run = st.get(r)
             name = key or f"{run['name']} #{run['id']}"
-            ev, p = _from_predictions(st.predictions(run["id"]), name), run["params"]
+            ev, p = _from_predictions(st.predictions(run["id"]), name, pos_label), run["params"]
         else: raise TypeError(f"a run must be an Evaluation, or a stored run's name or id; got {type(r).__name__}.")
         name = str(name)
         if name in evs: raise ValueError(f"two runs are named {name!r}: name them apart (pass a dict {{name: Evaluation}}).")
         evs[name], params[name] = ev, dict(p)
     if len(evs) < 2: raise ValueError(f"a leaderboard needs at least two runs; got {len(evs)}.")
     return evs, params
+
+def _same_problem(evs:dict):
+    "Runs are comparable only on one task with the same labels and positive class: otherwise a clear error, paired or not."
+    names = list(evs)
+    a = evs[names[0]]
+    for nm in names[1:]:
+        b = evs[nm]
+        if b.task != a.task: raise ValueError(f"runs {names[0]!r} ({a.task}) and {nm!r} ({b.task}) are different tasks: compare runs of one task.")
+        if a.task != "regression" and list(map(str, a.labels)) != list(map(str, b.labels)):
+            raise ValueError(f"runs {names[0]!r} and {nm!r} have different labels ({list(a.labels)} and {list(b.labels)}): compare runs of one problem.")
+        if a.pos_index is not None and str(a.labels[a.pos_index]) != str(b.labels[b.pos_index]):
+            raise ValueError(f"runs {names[0]!r} and {nm!r} have different positive classes ({a.labels[a.pos_index]!r} and "
+                             f"{b.labels[b.pos_index]!r}): precision, recall and F1 would mean different things; give each the same pos_label=.")
 
 def _same_rows(evs:dict) -> str|None:
     "None when every run is on the same examples with the same labels (and weights); otherwise why not."
@@ -338,7 +442,7 @@ def _board(evs:dict, m, gid, G, *, paired:bool, ci:float, n_boot:int, seed:int, 
             rows.append({"run": names[i], "value": val[i, g], "ci_low": lo[i, g], "ci_high": hi[i, g],
                          "to_best": D[i, best, g] if i != best else 0.0, "to_best_ci_low": DL[i, best, g] if i != best else np.nan,
                          "to_best_ci_high": DH[i, best, g] if i != best else np.nan, "p_value": P[i, best, g] if i != best else np.nan,
-                         "rank": pos + 1, "rank_low": int(np.percentile(rk[:, i], 100 * (1 - ci) / 2, method="lower")),
+                         "rank": int(1 + (score > score[i]).sum()), "rank_low": int(np.percentile(rk[:, i], 100 * (1 - ci) / 2, method="lower")),
                          "rank_high": int(np.percentile(rk[:, i], 100 * (1 + ci) / 2, method="higher")), "p_first": float((rk[:, i] == 1).mean()),
                          "letters": lt[i],
                          "verdict": "best" if i == best else ("worse" if P[i, best, g] < alpha else "tie")})
@@ -366,8 +470,7 @@ def _rank_draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
                 flat = (((np.arange(b - a)[:, None] * G + pat[:, 0]) * k + pat[:, 1]) * k + pat[:, 2 + i]).ravel()
                 cm = np.bincount(flat, weights=draws.ravel(), minlength=(b - a) * G * k * k).reshape(b - a, G, k, k)
                 vals[a:b, i] = m.value(cm, _context(evs[nm], [m], np.nan))
-        score = np.where(np.isnan(vals), -np.inf, sign * vals)
-        return (-score).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
+            return _ranks(vals, sign)
     for a, b in replicate_chunks(n_boot, first.n * len(names) * max(first.k or 1, 1) ** 2):
         shared = rng.poisson(1.0, size=(b - a, first.n)) if paired else None
         for i, nm in enumerate(names):
@@ -376,8 +479,12 @@ def _rank_draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
             Wt = (shared if paired else rng.poisson(1.0, size=(b - a, ev.n))) * w
             g = gid if paired else gid[nm]
             vals[a:b, i] = _weighted_values(ev, g, G, m, _context(ev, [m], np.nan), Wt, m.fn(ev, g, G) if m.kind == "ranks" else None)
+    return _ranks(vals, sign)
+
+def _ranks(vals, sign) -> np.ndarray:
+    "Competition ranks along the runs' axis (1 = best; tied runs share the better rank): (draws, runs, groups)."
     score = np.where(np.isnan(vals), -np.inf, sign * vals)
-    return (-score).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
+    return 1 + (score[:, None, :, :] > score[:, :, None, :]).sum(axis=2)
 
 # %% ../nbs/20_changes.ipynb #abf6d047
 def leaderboard(runs, # Evaluations (a list, or a {name: Evaluation} dict), or stored runs: names, ids or rows of mc.runs()
@@ -386,13 +493,16 @@ def leaderboard(runs, # Evaluations (a list, or a {name: Evaluation} dict), or s
                 by=None, # columns: the same table for each slice of each column
                 group=None, # pool runs that differ only by their seed: 'params' (stored runs' params without the seed) or {run: configuration}
                 paired:bool=True, # runs on the same examples compared example by example; False: compare runs on different examples, unpaired
-                alpha:float=ALPHA, ci:float=0.95, n_boot:int=1000, seed:int=0, bins=5, store=None) -> "Leaderboard":
+                alpha:float=ALPHA, ci:float=0.95, n_boot:int=1000, seed:int=0, bins=5, store=None,
+                pos_label=None, # stored runs: the positive class, where the labels are not 0/1 (e.g. '>50K')
+               ) -> "Leaderboard":
     """Which of these runs is really better? Per run: the metric with its interval, the change to the best run with its interval
     and adjusted p-value (paired: exact McNemar for accuracy, paired bootstrap otherwise), a rank with its interval and the chance
     of ranking first (from a bootstrap that resamples the same examples for every run), and significance groups (runs that
     cannot be told apart share a letter). `group=` pools runs that differ only by seed and says when seed-to-seed variation is
     larger than the differences between configurations."""
-    evs, params = _collect_runs(runs, store)
+    evs, params = _collect_runs(runs, store, pos_label)
+    _same_problem(evs)
     check_ci(ci); check_int("n_boot", n_boot, 1); check_int("seed", seed, 0)
     alpha = check_level("alpha", alpha)
     why = _same_rows(evs)
@@ -409,6 +519,7 @@ def leaderboard(runs, # Evaluations (a list, or a {name: Evaluation} dict), or s
     slices = []
     if by is not None:
         if not paired: raise ValueError("by= needs paired runs (the same examples, so that each slice holds the same rows for every run).")
+        by = _check_by(first, [by] if isinstance(by, str) else list(by))
         for gid, names in _slice_ids(first, [by] if isinstance(by, str) else list(by), 1, bins, 1):
             for name, f in zip(names, _board(evs, m, gid, len(names), paired=True, ci=ci, n_boot=n_boot, seed=seed, alpha=alpha)):
                 f.insert(0, "slice", name); f.insert(1, "n", int((gid == names.index(name)).sum())); slices.append(f)
@@ -487,7 +598,7 @@ class Leaderboard(Result):
         f, m = self.frame, self.metric.name
         b = f.iloc[0]
         ties = f[f["verdict"] == "tie"]["run"].tolist()
-        how = "paired" if self.paired else "unpaired (runs on different examples)"
+        how = "paired" if self.paired else "unpaired"
         s = f"Best: {b['run']} ({m} {fmt_ci(b['value'], b['ci_low'], b['ci_high'])}, ranked first in {b['p_first']:.0%} of bootstrap draws). "
         if ties:
             s += (f"{len(ties)} run{'s' if len(ties) > 1 else ''} cannot be told apart from it ({how} test, adjusted p ≥ {self.alpha:g}): "
@@ -501,7 +612,7 @@ class Leaderboard(Result):
             row = [r["slice"], fmt_num(int(r["n"]))] if with_slice else []
             row += [r["run"]] + ([r["configuration"]] if "configuration" in f else [])
             row += [fmt_ci(r["value"], r["ci_low"], r["ci_high"]),
-                    Cell("best" if r["verdict"] == "best" else fmt_ci(r["to_best"], r["to_best_ci_low"], r["to_best_ci_high"]),
+                    Cell("best" if r["verdict"] == "best" else signed_ci(r["to_best"], r["to_best_ci_low"], r["to_best_ci_high"]),
                          state="worse" if r["verdict"] == "worse" else ""),
                     fmt_p(r["p_value"]), f"{int(r['rank'])} ({int(r['rank_low'])}–{int(r['rank_high'])})", f"{r['p_first']:.0%}", r["letters"]]
             rows.append(row)
@@ -524,7 +635,8 @@ class Leaderboard(Result):
                                     Cell("best" if r["verdict"] == "best" else f"{r['to_best']:+.4f}", state="worse" if r["verdict"] == "worse" else ""),
                                     fmt_p(r["p_seeds"]), fmt_num(r["seed_sd"], 4), f"{fmt_num(r['min'])} – {fmt_num(r['max'])}",
                                     fmt_num(r["sampling_half_width"], 4)] for _, r in p.iterrows()],
-                                  caption="Configurations, pooled over seeds", notes=[self.seed_note()] if self.seed_note() else None))
+                                  caption="Configurations, pooled over seeds", notes=["to best: the configuration's mean minus the best one's; p (seeds): "
+                                         "Welch's t-test over the seeds, Benjamini–Hochberg over the configurations."]))
         if self.slices is not None:
             head, rows = self._table(self.slices, with_slice=True)
             out.append('<details class="mlcompass-fold"><summary>the same per slice</summary>' + html_table(head, rows) + "</details>")
@@ -558,7 +670,9 @@ def history(metric:str|None=None, # the metric (default: the first the runs reco
             name=None, # only the runs of this name (or names)
             store=None) -> "History":
     "A metric across the store's runs in time order, overall and for chosen slices, each run with its interval: a slow slide shows."
-    from mlcompass.store import _store
+    from mlcompass.store import _store, RunStore, DEFAULT_STORE
+    if not isinstance(store, RunStore) and not Path(store or DEFAULT_STORE).exists(): # reading: never create a store
+        raise FileNotFoundError(f"store={str(store or DEFAULT_STORE)!r}: there is no run store there; log runs with mc.log_run(..., store=...).")
     st = _store(store)
     rs = st.runs()
     if name is not None:
@@ -567,7 +681,7 @@ def history(metric:str|None=None, # the metric (default: the first the runs reco
         if not len(rs): raise ValueError(f"no run named {names} in {st.path}.")
     if not len(rs): raise ValueError(f"the store {st.path} has no runs yet: log some with mc.log_run.")
     want = [slices] if isinstance(slices, str) else list(slices or [])
-    rows, seen = [], set()
+    rows, seen, recorded = [], set(), set()
     for rid in rs["id"]:
         run = st.get(int(rid))
         m = metric or next(iter(run["metrics"]), None)
@@ -578,11 +692,13 @@ def history(metric:str|None=None, # the metric (default: the first the runs reco
         base = {"run": int(run["id"]), "name": run["name"], "created": run["created"], "n": int(run["n"])}
         rows.append({**base, "slice": "(all)", "value": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]})
         sl = run["slices"]
+        recorded.update(sl["slice"])
         for s in want:
             hit = sl[(sl["slice"] == s) & (sl["metric"] == m)]
             if len(hit): seen.add(s); h = hit.iloc[0]; rows.append({**base, "slice": s, "value": h["value"], "ci_low": h["ci_low"], "ci_high": h["ci_high"], "n": int(h["n"])})
     unknown = [s for s in want if s not in seen]
-    if unknown: raise ValueError(f"slices {unknown} were not recorded by any of these runs (log_run(by=...) records the slices of its columns).")
+    if unknown: raise ValueError(f"slices {unknown} were not recorded by any of these runs (log_run(by=...) records the slices of its "
+                                 f"columns); they recorded: {sorted(recorded)[:12] or 'no slices'}.")
     return History(pd.DataFrame(rows), metric=metric, higher_is_better=resolve_higher(metric))
 
 def resolve_higher(name:str):

@@ -48,7 +48,8 @@ def test_a_planted_regression_on_adult_is_found_first(adult_models):
 
 
 def test_the_search_equals_brute_force():
-    "On a small problem, the exact search returns the top-k of every slice of up to two predicates, scored the same way, enumerated."
+    """On a small problem, the exact search returns the top-k of every slice of up to three predicates, scored the same way
+    (z = Σd / √Σd², McNemar's statistic), enumerated one by one; slices with the same rows count once, under the shortest name."""
     rng = np.random.default_rng(3)
     n = 1500
     data = pd.DataFrame({"a": rng.choice(list("pqrs"), n), "b": rng.choice(list("xyz"), n), "c": rng.choice(list("uv"), n)})
@@ -56,22 +57,23 @@ def test_the_search_equals_brute_force():
     bad = ((data["a"] == "q") & (data["b"] == "y")).to_numpy() | (data["c"] == "v").to_numpy() & (rng.random(n) < 0.3)
     old = np.where(rng.random(n) < 0.15, 1 - y, y)
     new = np.where(rng.random(n) < np.where(bad, 0.3, 0.1), 1 - y, y)
-    k, level, support, alpha = 6, 2, 40, 0.99
-    reg = mc.regressions(mc.Evaluation(y, new, data=data), old, k=k, max_level=level, min_support=support, alpha=alpha)
-    change = (new != y).astype(float) - (old != y)
-    top, worse = np.abs(change).max(), np.maximum(change, 0).mean()
+    k, level, support = 8, 3, 40
+    reg = mc.regressions(mc.Evaluation(y, new, data=data), old, k=k, max_level=level, min_support=support)
+    d = (new != y).astype(float) - (old != y)
     preds = [(c, v) for c in data for v in sorted(data[c].unique())]
-    scored = []
+    scored, searched = [], 0
     for size in range(1, level + 1):
         for combo in itertools.combinations(preds, size):
             if len({c for c, _ in combo}) < size: continue
             mask = np.logical_and.reduce([(data[c] == v).to_numpy() for c, v in combo])
-            ss = mask.sum()
-            if ss < support: continue
-            score = alpha * ((change[mask] + top).mean() - top) / worse - (1 - alpha) * (n / ss - 1)
-            if score > 1e-12: scored.append((score, " & ".join(f"{c} == '{v}'" for c, v in combo)))
-    want = sorted(scored, key=lambda s: -s[0])[:k]
-    np.testing.assert_allclose(reg.frame["score"], [s for s, _ in want], rtol=0, atol=1e-12)
+            if mask.sum() < support: continue
+            z = d[mask].sum() / np.sqrt((d[mask] ** 2).sum())
+            if z > 0: scored.append((-z, size, -mask.sum(), " & ".join(f"{c} == '{v}'" for c, v in combo), np.packbits(mask).tobytes()))
+    want, seen = [], set()
+    for z, _, _, name, sig in sorted(scored, key=lambda r: r[:3]):
+        if sig not in seen: seen.add(sig); want.append((-z, name))
+    want = want[:k]
+    np.testing.assert_allclose(reg.frame["score"], [z for z, _ in want], rtol=0, atol=1e-12)
     assert reg.frame["slice"].tolist() == [s for _, s in want]
     assert reg.stats["exact"]
 
