@@ -313,14 +313,14 @@ class Regressions(Result):
         color = np.array([palette.get(v, "#1f4e79") for v in f["verdict"]])
         ax.hlines(y, f["change_ci_low"], f["change_ci_high"], colors=color, lw=1.8)
         ax.scatter(f["change"], y, c=color, zorder=3)
-        ax.set_yticks(y, [mathsafe(s if len(s) < 48 else s[:45] + "…") for s in f["slice"]])
+        ax.set_yticks(y, [mathsafe(s if len(s) <= 64 else s[:61] + "…") for s in f["slice"]])
         ax.axvline(0, color="#999", lw=0.8)
         ax.axvline(self.overall["change"], color="#555", ls="--", lw=1, label=f"overall {self.overall['change']:+.3f}")
         ax.set_xlabel(f"{self.metric.name}: new model − {mathsafe(self.previous)} (95% interval)")
         from matplotlib.lines import Line2D
         handles = [Line2D([], [], color="#555", ls="--", label=f"overall {self.overall['change']:+.3f}")]
         handles += [Line2D([], [], color=c, marker="o", label=v or "no detectable change") for v, c in palette.items() if v in set(f["verdict"])]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55 / (0.42 * max(len(f), 1) + 1.4) - 0.12), ncol=4,
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.62 / (0.42 * max(len(f), 1) + 0.4)), ncol=4,
                   frameon=False, fontsize="small")
         return self._drawn(ax)
 

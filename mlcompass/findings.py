@@ -303,6 +303,11 @@ def findings(ev:Evaluation, baselines=None, # references: mc.HumanLevel, mc.Lite
         if not any(r["code"].startswith("ev.compare") and r["question"] == "good enough" and r["metric"] == m and r["value"] == v for r in against):
             rows.append(overall) # the figure itself, unless a comparison already states it
         rows += against
+        prev = next((b for b in baselines if isinstance(b, PreviousSystem)), None)
+        if discover and by and prev is not None: # slices nobody named where the model lost ground against the previous one: first
+            from mlcompass.changes import regressions
+            try: rows += _regression_rows(regressions(ev, prev, by=by, metric=m, ci=ci, n_boot=n_boot, seed=seed))
+            except (ValueError, NotImplementedError) as e: skipped.append(f"regressions ({str(e).splitlines()[0]})")
         if by:
             sf = ev.slices(by=by, metrics=[m], ci=ci, n_boot=n_boot, seed=seed, alpha=alpha)
             rows += _slice_rows(sf) + _tiny_rows(sf)
@@ -315,11 +320,6 @@ def findings(ev:Evaluation, baselines=None, # references: mc.HumanLevel, mc.Lite
                 rows += [r for r in _slice_rows(found, what="discovered", code="ev.discover(by=...)")
                          if not refines(r["finding"].split(" on ", 1)[1].split(" is ")[0])]
             except (ValueError, NotImplementedError) as e: skipped.append(f"discover ({str(e).splitlines()[0]})")
-            prev = next((b for b in baselines if isinstance(b, PreviousSystem)), None)
-            if prev is not None: # slices nobody named where the new model lost ground against the previous one
-                from mlcompass.changes import regressions
-                try: rows += _regression_rows(regressions(ev, prev, by=by, metric=m, ci=ci, n_boot=n_boot, seed=seed))
-                except (ValueError, NotImplementedError) as e: skipped.append(f"regressions ({str(e).splitlines()[0]})")
         if ev.task != "regression" and "rows" in ev.capabilities: rows += _class_rows(ev, ci, alpha)
         if sensitive is not None:
             if ev.task == "binary": rows += _fairness_rows(ev.fairness(sensitive, ci=ci, n_boot=n_boot, seed=seed, alpha=alpha))
