@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import Evaluation, method_of
-from .stats import bh_adjust, kish, check_int, check_level, check_ci, verdict, diff_p, replicate_chunks, ALPHA
+from .stats import bh_adjust, kish, check_int, check_level, check_ci, verdict, diff_p, replicate_chunks, percentile_ci, ALPHA
 from .metrics import resolve_metrics, evaluate_groups, default_metrics
 from .baselines import PreviousSystem, paired_difference, _direction, _slice_ids
 from .discovery import _features, _rows_for, search_codes
@@ -414,11 +414,16 @@ def _board(evs:dict, m, gid, G, *, paired:bool, ci:float, n_boot:int, seed:int, 
     # every pair: the change i − j, its interval and p-value (paired on the same examples; otherwise from the two intervals)
     D, DL, DH, P = (np.full((R, R, G), np.nan) for _ in range(4))
     z = 1.959963984540054
+    draws = _draws(evs, m, gid, G, paired=paired, n_boot=n_boot, seed=seed) # (draws, R, G): every run on the same resampled examples
     for i in range(R):
         for j in range(i + 1, R):
-            if paired:
+            if paired and m.name in ("accuracy", "error_rate"): # exact McNemar, from the joint cells
                 d = paired_difference(evs[names[i]], evs[names[j]], gid, G, m.name, ci=ci, n_boot=n_boot, seed=seed)
                 D[i, j], DL[i, j], DH[i, j], P[i, j] = d["diff"], d["low"], d["high"], d["p_value"]
+            elif paired: # the paired bootstrap: the difference of the two runs in each shared draw
+                D[i, j] = val[i] - val[j]
+                DL[i, j], DH[i, j], sd = percentile_ci(draws[:, i] - draws[:, j], ci)
+                P[i, j] = diff_p(D[i, j], sd)
             else: # independent samples: the normal approximation from each run's own interval
                 se = np.sqrt(((hi[i] - lo[i]) / (2 * z)) ** 2 + ((hi[j] - lo[j]) / (2 * z)) ** 2)
                 D[i, j] = val[i] - val[j]; DL[i, j], DH[i, j] = D[i, j] - z * se, D[i, j] + z * se; P[i, j] = diff_p(D[i, j], se)
@@ -428,7 +433,7 @@ def _board(evs:dict, m, gid, G, *, paired:bool, ci:float, n_boot:int, seed:int, 
     for g in range(G):
         adj = bh_adjust(P[iu[0], iu[1], g])
         P[iu[0], iu[1], g] = adj; P[iu[1], iu[0], g] = adj
-    ranks = _rank_draws(evs, m, gid, G, paired=paired, n_boot=n_boot, seed=seed) # (draws, R, G)
+    ranks = _ranks(draws, sign)
     out = []
     for g in range(G):
         score = np.where(np.isnan(val[:, g]), -np.inf, sign * val[:, g])
@@ -449,9 +454,9 @@ def _board(evs:dict, m, gid, G, *, paired:bool, ci:float, n_boot:int, seed:int, 
         out.append(pd.DataFrame(rows))
     return out
 
-def _rank_draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
-    """Each run's rank (1 = best) in `n_boot` bootstrap draws, per group: Poisson weights shared by every run when paired (the same
-    examples resampled for all), drawn for each run apart otherwise."""
+def _draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
+    """Each run's metric in `n_boot` bootstrap draws, per group (draws, runs, groups): Poisson weights shared by every run when
+    paired (the same examples resampled for all), drawn for each run apart otherwise."""
     from mlcompass.baselines import _weighted_values
     from mlcompass.metrics import _context
     names, sign = list(evs), _direction(m)
@@ -470,7 +475,7 @@ def _rank_draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
                 flat = (((np.arange(b - a)[:, None] * G + pat[:, 0]) * k + pat[:, 1]) * k + pat[:, 2 + i]).ravel()
                 cm = np.bincount(flat, weights=draws.ravel(), minlength=(b - a) * G * k * k).reshape(b - a, G, k, k)
                 vals[a:b, i] = m.value(cm, _context(evs[nm], [m], np.nan))
-            return _ranks(vals, sign)
+            return vals
     for a, b in replicate_chunks(n_boot, first.n * len(names) * max(first.k or 1, 1) ** 2):
         shared = rng.poisson(1.0, size=(b - a, first.n)) if paired else None
         for i, nm in enumerate(names):
@@ -479,7 +484,7 @@ def _rank_draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
             Wt = (shared if paired else rng.poisson(1.0, size=(b - a, ev.n))) * w
             g = gid if paired else gid[nm]
             vals[a:b, i] = _weighted_values(ev, g, G, m, _context(ev, [m], np.nan), Wt, m.fn(ev, g, G) if m.kind == "ranks" else None)
-    return _ranks(vals, sign)
+    return vals
 
 def _ranks(vals, sign) -> np.ndarray:
     "Competition ranks along the runs' axis (1 = best; tied runs share the better rank): (draws, runs, groups)."
