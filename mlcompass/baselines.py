@@ -293,8 +293,12 @@ def measure_latency(model, X, # a fitted model and examples to predict (array or
                     *, n:int=200, # how many calls to time
                     batch_size:int=1, # examples per call
                     warmup:int=10, # untimed calls first
-                    method:str="predict", seed:int=0) -> dict:
-    "Per-example latency of `model.<method>` in milliseconds: p50, p95, p99, mean (and the calls timed)."
+                    method:str="predict", seed:int=0,
+                    threads:int|None=1, # BLAS/OpenMP threads while timing: 1, one request on one core as a serving worker has; None: as set
+                   ) -> dict:
+    """Per-example latency of `model.<method>` in milliseconds: p50, p95, p99, mean (and the calls timed, and the threads).
+    Timed on one thread by default: a model that spreads one small request over every core (scikit-learn's gradient boosting
+    does) is slowed tenfold or more by any other job on the machine, so its figure would measure the machine's load."""
     fn = getattr(model, method, None)
     if fn is None: raise ValueError(f"model has no method {method!r}.")
     m = len(X)
@@ -303,12 +307,18 @@ def measure_latency(model, X, # a fitted model and examples to predict (array or
     take = (lambda i: X.iloc[i:i + batch_size]) if hasattr(X, "iloc") else (lambda i: X[i:i + batch_size])
     starts = rng.integers(0, m - batch_size + 1, n + warmup)
     times = []
-    for j, i in enumerate(starts):
-        t = time.perf_counter(); fn(take(i)); dt = time.perf_counter() - t
-        if j >= warmup: times.append(dt * 1000 / batch_size)
+    from contextlib import nullcontext
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+        from mlcompass.stats import check_int
+        check_int("threads", threads, 1)
+    with threadpool_limits(limits=threads) if threads is not None else nullcontext():
+        for j, i in enumerate(starts):
+            t = time.perf_counter(); fn(take(i)); dt = time.perf_counter() - t
+            if j >= warmup: times.append(dt * 1000 / batch_size)
     t = np.array(times)
     return {"p50_ms": float(np.percentile(t, 50)), "p95_ms": float(np.percentile(t, 95)), "p99_ms": float(np.percentile(t, 99)),
-            "mean_ms": float(t.mean()), "calls": n, "batch_size": batch_size}
+            "mean_ms": float(t.mean()), "calls": n, "batch_size": batch_size, "threads": threads}
 
 # %% ../nbs/08_baselines.ipynb #cca0dbfc
 def _weighted_values(ev, gid, G, m, ctx, Wt, rank_run=None):
