@@ -356,8 +356,17 @@ class SliceFrame(Result):
             bits = [f"{r['slice']} {fmt_ci(r[m.name], r.get(m.name + '_ci_low'), r.get(m.name + '_ci_high'))}" for _, r in rows.head(k).iterrows()]
             return "; ".join(bits) + (f"; and {len(rows) - k} more" if len(rows) > k else ""), len(rows)
         out = []
-        worse, nw = listed("worse")
         ov = f"(overall {self.overall[m.name]:.3f})"
+        if m.higher_is_better is None: # no better direction (a selection rate): which slices differ, not which are worse
+            d = f[(f["p_value"] < alpha) & ~f["too_small"].astype(bool)]
+            d = d.iloc[np.argsort(-np.abs(d[m.name + "_gap"].to_numpy(float)), kind="stable")]
+            bits = [f"{r['slice']} {fmt_ci(r[m.name], r.get(m.name + '_ci_low'), r.get(m.name + '_ci_high'))}" for _, r in d.head(k).iterrows()]
+            out.append(f"Differ from the rest on {m.name} (adjusted p < {alpha:g}): " + "; ".join(bits) + (f"; and {len(d) - k} more" if len(d) > k else "")
+                       + f" {ov}." if len(d) else f"No slice differs from the rest on {m.name} by more than the data can tell from noise (adjusted p < {alpha:g}) {ov}.")
+            small = int(f["too_small"].sum())
+            if small: out.append(f"{small} slice(s) with fewer than {self.small} examples are too small to judge.")
+            return " ".join(out)
+        worse, nw = listed("worse")
         if nw: out.append(f"Worse than the rest on {m.name} (adjusted p < {alpha:g}): {worse} {ov}.")
         else: out.append(f"No slice is worse than the rest on {m.name} by more than the data can tell from noise (adjusted p < {alpha:g}) {ov}.")
         better, nb = listed("better")
