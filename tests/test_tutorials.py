@@ -39,8 +39,8 @@ def exercises(nb):
     return out
 
 
-def test_the_course_has_its_eight_lessons():
-    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(1, 9)], [p.name for p in LESSONS]
+def test_the_course_has_its_nine_lessons():
+    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(1, 10)], [p.name for p in LESSONS]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -319,6 +319,28 @@ ANSWERS = {
                 ("mc.Gates(min_slice={'recall': round(solution.to_dict()['min_slice']['recall'], 2)}, by=['workclass'], min_support=100)",
                  wrong('judge on the point estimate: judge="point".')),
                 ("solution.to_dict()['min_slice']['recall']", wrong("answer with an mc.Gates object."))],
+    ("09", 1): [("solution", RIGHT), ("' C '", RIGHT),
+                ("'a'", wrong("better on average is not better for everyone: on the check half, which the search never saw, v2b gets 57.2%",
+                              "a change of -19.6 points (-28.2 to -9.8)")),
+                ("'b'", wrong("the search's p-value is already adjusted over the 2,258 slices it scored (0.041)", "confirms the slice on its own")),
+                ("'d'", wrong("v2's slices are not regressions the data can tell from noise: -6.8 points (-14.9 to +2.8), adjusted p = 1")),
+                ("'e'", wrong("'e' is not one of the letters \"a\", \"b\", \"c\" or \"d\".")), ("3", wrong("3 is not one of the letters"))],
+    ("09", 2): [("solution", RIGHT), ("' Boosting 30 '", RIGHT),
+                ("'boosting 100'", wrong("boosting 100 and boosting 30 cannot be told apart across seeds (0.03 points apart, p = 0.79)",
+                                         "the rule picks the one with fewer trees")),
+                ("'forest 30'", wrong("forest 30 is worse than the best configuration across seeds (-0.55 points, adjusted p = 0.017)")),
+                ("'boosting 30 s0'", wrong("that is one run. Its place is partly its seed's luck: it ranks first in 36% of the bootstrap draws",
+                                           "the other seeds of boosting 30 rank 4 and 5")),
+                ("'gradient boosting'", wrong("'gradient boosting' is not a configuration of the leaderboard."))],
+    ("09", 3): [("solution", RIGHT), ("round(solution * 1.05)", RIGHT),
+                ("3", wrong("three seeds is what the lesson ran")),
+                ("round(1.96 ** 2 * (lb.pooled['seed_sd'].iloc[0] ** 2 + lb.pooled['seed_sd'].iloc[1] ** 2) / lb.pooled['to_best'].iloc[1] ** 2)",
+                 wrong("about half of what is needed", "Add 0.84")),
+                ("round(2.8 ** 2 * (lb.pooled['sampling_half_width'].iloc[0] ** 2 + lb.pooled['sampling_half_width'].iloc[1] ** 2) "
+                 "/ lb.pooled['to_best'].iloc[1] ** 2)", wrong("that uses the sampling ± of one run")),
+                ("round(2.8 ** 2 * (lb.pooled['seed_sd'].iloc[0] ** 2 + lb.pooled['seed_sd'].iloc[1] ** 2) / 0.0003 ** 2)",
+                 wrong("that uses the difference rounded to 0.0003")),
+                ("str(solution)", wrong("answer with a number of seeds, not '300'."))],
 }
 
 
