@@ -123,39 +123,34 @@ def regressions(ev:Evaluation, # the new model's evaluation
     """Slices of the data where the new model did worse (or, `direction='better'`, better) than the previous one on the same
     examples: an exact search for the slices with the strongest evidence of a change of each example's loss (rows the new model
     gets wrong and the old one right, minus the reverse), then each slice checked with the paired test (exact McNemar for
-    accuracy, paired bootstrap otherwise), adjusted over every slice the search scored."""
+    accuracy, paired bootstrap otherwise), adjusted over every slice the search scored. On an engine the search runs over its
+    finest slices, with the sums of the change summed in the engine, and the paired figures come from its joint tables (the
+    previous predictions: a column of the same source, another evaluation or a stored run's file matched row by row)."""
     if direction not in ("worse", "better"): raise ValueError(f"direction={direction!r} must be 'worse' or 'better'.")
-    if "rows" not in ev.capabilities:
-        raise NotImplementedError(f"regressions() compares the two models example by example, and this evaluation's data is in {ev.engine.name}: "
-                                  "take the rows in memory first (ev.to_evaluation(n=...)), with the previous predictions as a column.")
     if min_support is None: min_support = max(32, int(math.ceil(0.01 * ev.n)))
     k, max_level, min_support = check_int("k", k, 1), check_int("max_level", max_level, 1), check_int("min_support", min_support, 1)
     alpha = check_level("alpha", alpha)
     check_ci(ci); check_int("n_boot", n_boot, 0); check_int("seed", seed, 0); check_int("max_candidates", max_candidates, 1)
     pev, name = _previous_evaluation(ev, previous)
-    change = _loss(ev, error) - _loss(pev, error) # > 0: the new model's loss is higher on this example
-    if direction == "better": change = -change
     m = resolve_metrics(ev, [metric or default_metrics(ev)[0]])[0]
     _direction(m)
-    stats = {"exact": True, "searched": 0, "k": k, "max_level": max_level, "min_support": min_support, "churn": float(np.abs(change).mean()),
+    # each example's change of loss (> 0: the new model's loss is higher), in memory or summed over an engine's finest slices
+    feats = None if "rows" in ev.capabilities else _features(ev, by, bins, max_values)
+    opts = dict(bins=bins, max_values=max_values, ci=ci, n_boot=n_boot, seed=seed)
+    sign = 1.0 if direction == "worse" else -1.0
+    pairs = (_pairs_in_memory(ev, pev, m, error, sign, opts) if feats is None else _pairs_on_engine(ev, pev, feats, m, error, sign, opts))
+    stats = {"exact": True, "searched": 0, "k": k, "max_level": max_level, "min_support": min_support, "churn": pairs["churn"],
              "direction": direction}
-    kw = dict(metric=m, previous=name, direction=direction, overall=_overall(ev, pev, m, ci, n_boot, seed), small=small, n=ev.n,
-              name=ev.name, pair=(ev, pev), alpha=alpha)
+    kw = dict(metric=m, previous=name, direction=direction, overall=pairs["figures"](None), small=small, n=ev.n, name=ev.name,
+              paired_test=pairs["test"], sizes=pairs["sizes"], alpha=alpha)
     if stats["churn"] == 0: # the same loss on every example: nothing changed, so nothing regressed (an answer, not an error)
-        return Regressions(_regression_frame(ev, pev, m, [], [], [], [], ci, n_boot, seed, small, 0, alpha), [], stats=stats, by=[], **kw)
-    feats = _features(ev, by, bins, max_values)
+        return Regressions(_regression_frame(pairs, m, [], [], [], [], small, 0, alpha), [], stats=stats, by=[], **kw)
+    if feats is None: feats = _features(ev, by, bins, max_values)
     by_names = [f.name for f in feats]
-    codes, groups = search_codes(feats), None
-    cols = dict(s1=change, s2=change * change, worse=(change > 0).astype(float), count=np.ones(ev.n))
-    radix = np.array([f.card + 1 for f in feats], np.int64)
-    if ev.n >= 10_000 and np.log2(radix).sum() <= 62: # examples with the same codes searched as one row: the same sums, fewer rows
-        stride = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
-        gid, uniq = pd.factorize(codes @ stride)
-        if len(uniq) <= ev.n // 4:
-            groups, codes = gid, uniq[:, None] // stride % radix
-            cols = {c: np.bincount(gid, weights=v, minlength=len(uniq)) for c, v in cols.items()}
+    rows = pairs["rows"](feats) # the rows searched: examples (or groups of examples with the same codes), or an engine's finest slices
+    codes = rows["codes"]
     # more than k kept while searching: slices selecting the same rows count once, and the shortest description is kept
-    res = change_search(codes, [f.card for f in feats], cols["s1"], cols["s2"], cols["worse"], cols["count"], k=3 * k,
+    res = change_search(codes, [f.card for f in feats], rows["s1"], rows["s2"], rows["worse"], rows["count"], k=3 * k,
                         max_level=max_level, min_support=min_support, max_candidates=max_candidates)
     stats.update(searched=res["searched"], exact=res["exact"])
     offsets = np.concatenate([[0], np.cumsum([f.card for f in feats])[:-1]])
@@ -166,42 +161,102 @@ def regressions(ev:Evaluation, # the new model's evaluation
         for pid in key:
             j = feat_of[pid]; v = pid - offsets[j]
             ps.append((feats[j].name, feats[j].predicates[v], feats[j].values[v])); mk &= codes[:, j] == v
-        mk = mk[groups] if groups is not None else mk
+        mk = rows["expand"](mk) # a mask of the examples, or of an engine's finest slices
         sig = np.packbits(mk).tobytes()
         if sig in seen: continue
         seen.add(sig); preds.append(ps); masks.append(mk); scores.append(z)
         if len(preds) == k: break
-    frame = _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, seed, small, stats["searched"], alpha)
+    frame = _regression_frame(pairs, m, preds, masks, by_names, scores, small, stats["searched"], alpha)
     return Regressions(frame, masks, stats=stats, by=by_names, **kw)
 
 # %% ../nbs/20_changes.ipynb #c95a0789
-def _paired(ev, pev, m, gid, G, ci, n_boot, seed) -> dict:
-    "Per group: each model's figure with its interval, and the paired change (new − previous) with its interval and p-value."
-    a = evaluate_groups(ev, gid, G, [m], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan)
-    b = evaluate_groups(pev, gid, G, [m], ci=ci, n_boot=n_boot, seed=seed, zero_division=np.nan)
-    d = paired_difference(ev, pev, gid, G, m.name, ci=ci, n_boot=n_boot, seed=seed)
+def _figures(m, a, b, d) -> dict:
+    "Per group: each model's figure with its interval (`evaluate_groups` results a, b), and the paired change (new − previous) d."
     pick = lambda r, key: np.asarray(r[key][m.name], float)
     return {"model": pick(a, "values"), "model_ci_low": pick(a, "low"), "model_ci_high": pick(a, "high"),
             "previous": pick(b, "values"), "previous_ci_low": pick(b, "low"), "previous_ci_high": pick(b, "high"),
             "change": np.asarray(d["diff"], float), "change_ci_low": np.asarray(d["low"], float), "change_ci_high": np.asarray(d["high"], float),
             "p_value": np.asarray(d["p_value"], float)}
 
-def _overall(ev, pev, m, ci, n_boot, seed) -> dict:
-    "The whole data: each model's figure, the paired change and its (unadjusted: one test) p-value."
-    return {k: float(v[0]) for k, v in _paired(ev, pev, m, np.zeros(ev.n, np.intp), 1, ci, n_boot, seed).items()}
+def _paired(ev, pev, m, gid, G, ci, n_boot, seed) -> dict:
+    "Per group of the examples: both models' figures and the paired change, with intervals and the p-value."
+    kw = dict(ci=ci, n_boot=n_boot, seed=seed)
+    return _figures(m, evaluate_groups(ev, gid, G, [m], zero_division=np.nan, **kw), evaluate_groups(pev, gid, G, [m], zero_division=np.nan, **kw),
+                    paired_difference(ev, pev, gid, G, m.name, **kw))
 
-def _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, seed, small, searched, alpha=ALPHA) -> pd.DataFrame:
+def _last(fig:dict) -> dict: return {k: float(v[-1]) for k, v in fig.items()}
+
+def _pairs_in_memory(ev, pev, m, error, sign, kw) -> dict:
+    """In memory: each example's change of loss; the rows searched (the examples, or the examples with the same codes as one row
+    when that is faster), and the figures and paired test of a mask of the examples (None: all of them)."""
+    change = sign * (_loss(ev, error) - _loss(pev, error))
     new_wrong, old_wrong = _loss(ev, None), _loss(pev, None)
     W = ev.w if ev.w is not None else np.ones(ev.n)
+    def rows(feats):
+        codes, groups = search_codes(feats), None
+        cols = dict(s1=change, s2=change * change, worse=(change > 0).astype(float), count=np.ones(ev.n))
+        radix = np.array([f.card + 1 for f in feats], np.int64)
+        if ev.n >= 10_000 and np.log2(radix).sum() <= 62: # examples with the same codes searched as one row: the same sums, fewer rows
+            stride = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
+            gid, uniq = pd.factorize(codes @ stride)
+            if len(uniq) <= ev.n // 4:
+                groups, codes = gid, uniq[:, None] // stride % radix
+                cols = {c: np.bincount(gid, weights=v, minlength=len(uniq)) for c, v in cols.items()}
+        return dict(codes=codes, **cols, expand=(lambda mk: mk[groups]) if groups is not None else (lambda mk: mk))
+    def figures(mk):
+        return _last(_paired(ev, pev, m, np.zeros(ev.n, np.intp) if mk is None else mk.astype(np.intp), 1 if mk is None else 2,
+                             kw["ci"], kw["n_boot"], kw["seed"]))
+    def test(mk):
+        d = paired_difference(ev, pev, mk.astype(np.intp), 2, m.name, n_boot=200)
+        return d["diff"][1], d["p_value"][1]
+    return {"churn": float(np.abs(change).mean()), "rows": rows, "sizes": None, "count": np.ones(ev.n), "W": W, "W2": W * W,
+            # examples the new model got worse on (wrong where the previous was right; for regression: a larger error), and better
+            "worse": new_wrong > old_wrong, "better": new_wrong < old_wrong, "figures": figures, "test": test}
+
+def _carried(mask, codes, to) -> np.ndarray:
+    "A mask of a table's rows that follows from their feature codes, carried to the rows of another table of the same features."
+    index = lambda c: pd.MultiIndex.from_arrays(list(c.T))
+    lut = pd.Series(mask, index=index(codes))
+    out = lut[~lut.index.duplicated()].reindex(index(to))
+    assert out.notna().all(), "a combination of feature values missing from the model's fine table"
+    return out.to_numpy(bool)
+
+def _pairs_on_engine(ev, pev, feats, m, error, sign, kw) -> dict:
+    """On an engine: the rows searched are the finest slices, with Σd, Σd² and the examples whose loss went up (or down) from one
+    group-by; a mask of them (None: all) carries to the previous model's fine table and to the joint table, for both figures and
+    the paired change and test."""
+    ft, by = feats[0].table, [f.name for f in feats]
+    c, s = ev.change_sums(pev, ft, error), ft.stats
+    count = s.count.astype(float)
+    fine = dict(bins=kw["bins"], max_values=kw["max_values"])
+    pfeats = pev.encode_features(by, **fine)
+    jfeats, run = ev.paired_runner(pev, by, m, ci=kw["ci"], n_boot=kw["n_boot"], seed=kw["seed"], **fine)
+    _, run_test = ev.paired_runner(pev, by, m, n_boot=200, **fine) # the folding test, as in memory
+    codes = search_codes(feats)
+    for fs in (pfeats, jfeats): assert [f.values for f in fs] == [f.values for f in feats], "tables of the same features coded differently"
+    def gid(mk, fs): return np.zeros(len(fs[0].codes), np.intp) if mk is None else _carried(mk, codes, search_codes(fs)).astype(np.intp)
+    def figures(mk):
+        G, opts = 1 if mk is None else 2, dict(ci=kw["ci"], n_boot=kw["n_boot"], seed=kw["seed"], zero_division=np.nan)
+        return _last(_figures(m, evaluate_groups(ev, gid(mk, feats), G, [m], table=ft, **opts),
+                              evaluate_groups(pev, gid(mk, pfeats), G, [m], table=pfeats[0].table, **opts), run(gid(mk, jfeats), G)))
+    def test(mk):
+        d = run_test(gid(mk, jfeats), 2)
+        return d["diff"][1], d["p_value"][1]
+    def rows(feats):
+        return dict(codes=codes, s1=sign * c["sum"], s2=c["sq"], worse=c["n_up"] if sign > 0 else c["n_down"], count=count, expand=lambda mk: mk)
+    return {"churn": float((c["up"].sum() + c["down"].sum()) / ev.n), "rows": rows, "sizes": count, "count": count, "W": s.weight,
+            "W2": s.weight2, "worse": c["worse"], "better": c["better"], "figures": figures, "test": test}
+
+def _regression_frame(pairs, m, preds, masks, by_names, scores, small, searched, alpha=ALPHA) -> pd.DataFrame:
+    "One row per slice found (a mask of the examples, or of an engine's finest slices): its size, both figures, the paired change and test."
+    count, W, W2 = pairs["count"], pairs["W"], pairs["W2"]
     rows = []
     for ps, mk, score in zip(preds, masks, scores):
-        r = {k: v[1] for k, v in _paired(ev, pev, m, mk.astype(np.intp), 2, ci, n_boot, seed).items()}
         row = {"slice": " & ".join(p[1] for p in ps), "depth": len(ps)}
         for b in by_names: row[b] = next((v for f, _, v in ps if f == b), pd.NA)
-        row.update(n=int(mk.sum()), share=W[mk].sum() / W.sum(), **r, score=score,
-                   # examples the new model got worse on (wrong where the previous was right; for regression: a larger error)
-                   worse_examples=int((new_wrong[mk] > old_wrong[mk]).sum()), better_examples=int((new_wrong[mk] < old_wrong[mk]).sum()),
-                   n_eff=float(kish(W[mk].sum(), (W[mk] ** 2).sum())))
+        row.update(n=int(count[mk].sum()), share=W[mk].sum() / W.sum(), **pairs["figures"](mk), score=score,
+                   worse_examples=int(pairs["worse"][mk].sum()), better_examples=int(pairs["better"][mk].sum()),
+                   n_eff=float(kish(W[mk].sum(), W2[mk].sum())))
         rows.append(row)
     cols = ["slice", "depth", *by_names, "n", "share", "model", "model_ci_low", "model_ci_high", "previous", "previous_ci_low",
             "previous_ci_high", "change", "change_ci_low", "change_ci_high", "worse_examples", "better_examples", "score", "p_value",
@@ -219,10 +274,13 @@ def _regression_frame(ev, pev, m, preds, masks, by_names, scores, ci, n_boot, se
 class Regressions(Result):
     """Slices where the new model did worse (or better) than the previous one on the same examples, each with both models'
     figures, the paired change and its adjusted p-value; `overall` holds the same for the whole data."""
-    def __init__(self, frame, masks, *, metric, previous, direction, stats, overall, by, small, n, name=None, pair=None, alpha=ALPHA):
+    def __init__(self, frame, masks, *, metric, previous, direction, stats, overall, by, small, n, name=None, paired_test=None,
+                 sizes=None, alpha=ALPHA):
         self.frame, self.masks, self.metric, self.previous, self.direction, self.alpha = frame, masks, metric, previous, direction, alpha
         self.stats, self.overall, self.by, self.small, self.n, self.name = stats, overall, by, small, n, name
-        self.pair = pair # (the new model's evaluation, the previous one's): for folding
+        self.paired_test = paired_test # mask -> (change, p-value) of the paired test, in memory or on the engine: for folding
+        self.sizes = sizes # None: the masks select examples; on an engine they select its finest slices, of these sizes
+        self.per_example = sizes is None
     def __len__(self): return len(self.frame)
     @property
     def who(self) -> str: return "the previous model" if self.previous == "previous system" else self.previous
@@ -241,19 +299,20 @@ class Regressions(Result):
         north did not get worse); and a slice is kept only if its rows outside the slices kept before it changed the same way
         too (by the paired test), so that overlapping descriptions of one change count once."""
         f = self.found()
-        if self.pair is None or len(f) < 2: return f
-        ev, pev = self.pair
+        if self.paired_test is None or len(f) < 2: return f
         want = "worse" if self.direction == "worse" else "better"
+        size = (lambda rows: int(rows.sum())) if self.sizes is None else (lambda rows: float(self.sizes[rows].sum())) # examples
         def changed(rows) -> bool:
-            if rows.sum() < self.small: return False
-            d = paired_difference(ev, pev, rows.astype(np.intp), 2, self.metric.name, n_boot=200)
-            return verdict(d["diff"][1], d["p_value"][1], higher_is_better=self.metric.higher_is_better, alpha=self.alpha) == want
+            if size(rows) < self.small: return False
+            diff, p = self.paired_test(rows)
+            return verdict(diff, p, higher_is_better=self.metric.higher_is_better, alpha=self.alpha) == want
         order = sorted(f.index, key=lambda i: (f.at[i, "p_value"], f.at[i, "depth"], -f.at[i, "n"]))
         mk = {i: np.asarray(self.masks[i], bool) for i in order}
+        n_of = {i: size(mk[i]) for i in order}
         covered, keep = np.zeros(len(mk[order[0]]), bool), []
         for i in order:
             while True: # the narrowest found refinement that explains the slice's change
-                inside = [j for j in order if j != i and mk[j].sum() < mk[i].sum() and not (mk[j] & ~mk[i]).any()]
+                inside = [j for j in order if j != i and n_of[j] < n_of[i] and not (mk[j] & ~mk[i]).any()]
                 j = next((j for j in inside if not changed(mk[i] & ~mk[j])), None)
                 if j is None: break
                 i = j

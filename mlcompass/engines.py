@@ -23,7 +23,8 @@ __all__ = ['MSG_FRAME_TYPE', 'MSG_ENGINE_MISSING', 'MSG_PARQUET_NONE', 'MSG_ENGI
            'MSG_ENGINE_ERRORS', 'duckdb_connection', 'is_engine_frame', 'engine_frame', 'FineTable', 'Engine',
            'quantiles_from_counts', 'fine_table', 'score_sums', 'score_histograms', 'evaluate_fine', 'EngineScores',
            'EngineEvaluation', 'examples', 'to_evaluation', 'previous_evaluation', 'trivial_evaluation', 'joint_table',
-           'joint_moments', 'paired_groups', 'discovery_sums', 'write_predictions', 'engine_evaluation']
+           'joint_moments', 'paired_runner', 'paired_groups', 'discovery_sums', 'change_sums', 'write_predictions',
+           'engine_evaluation']
 
 # %% ../nbs/16_engines.ipynb #e0ade779
 MSG_FRAME_TYPE = ("df must be a pandas DataFrame, a Polars DataFrame or LazyFrame, a PyArrow Table, a DuckDB relation, "
@@ -957,32 +958,39 @@ def _paired_sums(m, ctx, st, *, ci, n_boot, rng) -> dict:
     lo, hi, sd = percentile_ci(reps, ci)
     return {"diff": diff, "low": lo, "high": hi, "p_value": diff_p(diff, sd)}
 
-def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, min_support:int=1, ci:float=0.95, n_boot:int=200, seed:int=0) -> list:
-    """(slice names, paired result) for the whole set and each slicing of `by`: mc.compare's paired statistics on an engine. Every
-    slice of the joint table is computed; `min_support` is applied by the caller, which keeps the slices of its own table."""
-    from mlcompass.baselines import ALL, paired_from_cells
+def paired_runner(self, bev, by, m, *, bins=5, max_values:int=50, ci:float=0.95, n_boot:int=200, seed:int=0) -> tuple:
+    """(the features of the joint table's rows, `run`): `run(gid, G)` is the paired difference this model − `bev` of metric `m` per
+    group of those rows, from the joint cells of a classifier or the joint error sums of a regressor (one group-by, cached)."""
+    from mlcompass.baselines import paired_from_cells
     from mlcompass.metrics import _context
-    from mlcompass.slices import slicings, predicates
-    by = list(by or [])
     ctx_a, ctx_b = _context(self, [m], np.nan), _context(bev, [m], np.nan)
     if m.kind in ("proportion", "counts"):
-        feats, count, W, W2 = joint_table(self, bev, by, bins=bins)
+        feats, count, W, W2 = joint_table(self, bev, by, bins=bins, max_values=max_values)
         def run(gid, G):
             c, w, w2 = (_sum_by(a, gid, G) for a in (count, W, W2))
             return paired_from_cells(m, ctx_a, ctx_b, c, w, w2, ci=ci, n_boot=n_boot, rng=np.random.default_rng(seed))
-        F = len(count)
-    elif m.kind == "sums" and self.task == "regression":
-        ft = joint_moments(self, bev, by, bins=bins)
-        feats = ft.feats
+        return feats, run
+    if m.kind == "sums" and self.task == "regression":
+        ft = joint_moments(self, bev, by, bins=bins, max_values=max_values)
         def run(gid, G): return _paired_sums(m, ctx_a, ft.sum_by(gid, G), ci=ci, n_boot=n_boot, rng=np.random.default_rng(seed))
-        F = len(ft)
-    else: raise NotImplementedError(MSG_ENGINE_PAIRED.format(metric=m.name, engine=self.engine.name))
+        return ft.feats, run
+    raise NotImplementedError(MSG_ENGINE_PAIRED.format(metric=m.name, engine=self.engine.name))
+
+def paired_groups(self, bev, by, m, *, max_depth:int=1, bins=5, min_support:int=1, ci:float=0.95, n_boot:int=200, seed:int=0) -> list:
+    """(slice names, paired result) for the whole set and each slicing of `by`: mc.compare's paired statistics on an engine. Every
+    slice of the joint table is computed; `min_support` is applied by the caller, which keeps the slices of its own table."""
+    from mlcompass.baselines import ALL
+    from mlcompass.slices import slicings, predicates
+    by = list(by or [])
+    feats, run = paired_runner(self, bev, by, m, bins=bins, ci=ci, n_boot=n_boot, seed=seed)
+    F = len(feats[0].codes) if feats else 1
     out = [([ALL], run(np.zeros(F, np.intp), 1))]
     if by: out += [(predicates(fs, keys), run(gid, len(keys))) for fs, gid, keys in slicings(feats, max_depth)]
     return out
 
 method_of(EngineEvaluation, previous_evaluation)
 method_of(EngineEvaluation, trivial_evaluation)
+method_of(EngineEvaluation, paired_runner)
 method_of(EngineEvaluation, paired_groups)
 
 # %% ../nbs/16_engines.ipynb #cfafe9d6
@@ -1028,6 +1036,43 @@ def _engine_discovery_rows(self, feats, errors=None, error=None) -> dict:
     return dict(out, e=se, emax=emax, emin=emin)
 
 method_of(EngineEvaluation, _engine_discovery_rows, 'discovery_rows')
+
+# %% ../nbs/16_engines.ipynb #0985a6ed
+def change_sums(self, pev, ft, error:str|None=None) -> dict:
+    """Per row of this model's fine table `ft`: the sum and the sum of squares of the change of the examples' loss (this model's
+    minus the previous system `pev`'s), the sums of its positive and negative parts, the examples where it is positive ('up') or
+    negative ('down'), and those where this model's error is larger ('worse') or smaller ('better'); one group-by in the engine over
+    `pev`'s query, which holds both models' predictions (cached)."""
+    key = ("change", id(pev.engine), error)
+    if key in ft.extras: return ft.extras[key]
+    nw, e, pe = _nw(), self.engine, pev.engine
+    _, cols = _key_cols(e, [f.name for f in ft.feats], ft.query_specs)
+    if self.task == "regression":
+        if error not in (None, "absolute", "squared"): raise ValueError(f"error={error!r} must be 'absolute' or 'squared' for regression.")
+        y = e.col(e.y_true).cast(nw.Float64)
+        da, db = e.col(e.y_pred).cast(nw.Float64) - y, pe.col(pe.y_pred).cast(nw.Float64) - y
+        (la, lb), (fa, fb) = ((da * da, db * db) if error == "squared" else (da.abs(), db.abs())), (da.abs(), db.abs())
+    else:
+        yt = e.col(e.y_true)
+        la = fa = (e.col(e.y_pred) != yt).cast(nw.Float64)
+        lb = fb = (pe.col(pe.y_pred) != yt).cast(nw.Float64)
+    q = pe.lf.select(**cols, __c=la - lb, __worse=(fa > fb).cast(nw.Int64), __better=(fa < fb).cast(nw.Int64))
+    x = nw.col("__c")
+    aggs = [x.sum().alias("__sum"), (x * x).sum().alias("__sq"), nw.when(x > 0).then(x).otherwise(0.0).sum().alias("__up"),
+            nw.when(x < 0).then(-x).otherwise(0.0).sum().alias("__down"), (x > 0).cast(nw.Int64).sum().alias("__nup"),
+            (x < 0).cast(nw.Int64).sum().alias("__ndown"), nw.col("__worse").sum(), nw.col("__better").sum(),
+            (x.is_null() | x.is_nan().fill_null(False)).cast(nw.Int64).sum().alias("__bad")]
+    out = e._collect(q.group_by(*ft.fkeys, drop_null_keys=False).agg(*aggs) if ft.fkeys else q.select(*aggs))
+    if out["__bad"].sum():
+        raise ValueError(f"the previous predictions ({pe.y_pred!r}) are missing on {int(out['__bad'].sum()):,} of {self.n:,} examples: "
+                         "a paired comparison needs both models' predictions on every example.")
+    idx, F = _align(ft, out, ft.fkeys), len(ft)
+    add = lambda c: np.bincount(idx, out[c].to_numpy(float), F)
+    ft.extras[key] = {"sum": add("__sum"), "sq": add("__sq"), "up": add("__up"), "down": add("__down"), "n_up": add("__nup"),
+                      "n_down": add("__ndown"), "worse": add("__worse"), "better": add("__better")}
+    return ft.extras[key]
+
+method_of(EngineEvaluation, change_sums)
 
 # %% ../nbs/16_engines.ipynb #bfe5fffc
 def write_predictions(self, path) -> None:

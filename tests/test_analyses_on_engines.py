@@ -93,3 +93,53 @@ def test_what_needs_rows_says_so(source):
         with pytest.raises(NotImplementedError, match="needs the examples themselves|fits a tree to the examples"):
             call()
     assert "rows" in mem.capabilities and "rows" not in eng.capabilities
+
+
+def same_regressions(a, b, skip=()):
+    "Same slices, sizes, both models' figures, changes, scores, p-values and verdicts (skip: the columns whose draws differ)."
+    fa, fb = a.to_frame(), b.to_frame()
+    assert fa["slice"].tolist() == fb["slice"].tolist() and len(fa)
+    same(fa.drop(columns=[c for c in fa if c.startswith(skip)] if skip else []), fb.drop(columns=[c for c in fb if c.startswith(skip)] if skip else []))
+    for c in ("model", "previous", "change"): # the figures themselves, to the last digits
+        np.testing.assert_allclose(fa[c].to_numpy(float), fb[c].to_numpy(float), rtol=1e-12, atol=1e-12, err_msg=c)
+    assert set(a.overall) == set(b.overall)
+    for k in a.overall:
+        if not k.startswith(skip or "\0"): assert a.overall[k] == pytest.approx(b.overall[k], rel=1e-12, abs=1e-12), k
+    assert a.folded()["slice"].tolist() == b.folded()["slice"].tolist()
+    assert a.stats["searched"] == b.stats["searched"] and a.stats["churn"] == pytest.approx(b.stats["churn"], rel=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regressions(source, weighted):
+    "mc.regressions where the data is: the change of loss summed in the engine, SliceLine over its finest slices, the paired figures from its joint tables."
+    d = data()
+    rng = np.random.default_rng(7) # a previous model better than the new one in the east, worse elsewhere
+    d["prev"] = np.where(rng.random(len(d)) < np.where(d["region"] == "east", 0.05, 0.4), 1 - d["y"], d["y"])
+    args = dict(y_true="y", y_pred="pred", y_score="score", sample_weight="w" if weighted else None, features=["region", "device", "age", "prev"])
+    mem, eng = mc.Evaluation.from_frame(d, **args), mc.Evaluation.from_frame(source(d), **args)
+    for metric, direction in (("accuracy", "worse"), ("f1", "worse"), ("accuracy", "better")):
+        kw = dict(by=["region", "device", "age"], metric=metric, direction=direction, min_support=50)
+        a, b = (quiet(mc.regressions, e, mc.PreviousSystem("prev", name="v1"), **kw) for e in (mem, eng))
+        same_regressions(a, b) # confusion-count metrics: the same cells, the same draws, so intervals and p-values too
+        assert b.per_example == (source.engine == "pandas")
+    if source.engine != "pandas":
+        with pytest.raises(ValueError, match=r"PreviousSystem 'previous system' must be a column of the same source on an engine .* got ndarray"):
+            mc.regressions(eng, d["prev"].to_numpy())
+
+
+def test_regressions_of_a_regressor(source):
+    "A regressor: the same slices, figures and changes; intervals and p-values of sums metrics come from cells on the engine (as for compare)."
+    rng = np.random.default_rng(4)
+    n = 6000
+    d = pd.DataFrame({"region": rng.choice(["north", "south", "east"], n), "device": rng.choice(["ios", "android"], n), "x": rng.uniform(0, 1, n)})
+    d["y"] = rng.normal(50, 10, n)
+    d["prev"] = d["y"] + rng.normal(0, 3, n)
+    d["pred"] = d["y"] + rng.normal(0, np.where((d["region"] == "north") & (d["device"] == "ios"), 6, 2.5), n)
+    args = dict(y_true="y", y_pred="pred", features=["region", "device", "x", "prev"])
+    mem, eng = mc.Evaluation.from_frame(d, **args), mc.Evaluation.from_frame(source(d), **args)
+    for metric, error in (("mae", None), ("rmse", "squared")):
+        kw = dict(by=["region", "device", "x"], metric=metric, error=error, k=5)
+        a, b = (mc.regressions(e, mc.PreviousSystem("prev"), **kw) for e in (mem, eng))
+        skip = ("model_ci", "previous_ci", "change_ci") + (() if source.engine == "pandas" else ("p_value",))
+        same_regressions(a, b, skip=skip)
+        assert a.frame["slice"].iloc[0].startswith("region == 'north' & device == 'ios'") and a.frame["verdict"].iloc[0] == "worse"

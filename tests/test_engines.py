@@ -485,3 +485,45 @@ def test_property_polars_slices_and_discovery_equal_pandas(n, k, weighted, seed)
     a, b = _same_outcome(lambda: quiet(ref.discover, by=["g", "h"], min_support=3, k=5),
                          lambda: quiet(ev.discover, by=["g", "h"], min_support=3, k=5))
     if a is not None: pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+
+
+def _same_regressions(a, b):
+    fa, fb = a.to_frame(), b.to_frame()
+    assert len(fa) and fa["slice"].tolist() == fb["slice"].tolist()
+    assert_same_table(fa, fb)
+    assert a.folded()["slice"].tolist() == b.folded()["slice"].tolist()
+    for k, v in a.overall.items(): assert b.overall[k] == pytest.approx(v, rel=1e-12, abs=1e-12), k
+
+
+def test_regressions_against_another_file_and_a_stored_run(adult, tmp_path):
+    "mc.regressions on an engine with the previous predictions in another file, or a stored run's, matched row by row: as in memory."
+    d = with_previous(adult)
+    model, prev = tmp_path / "model.parquet", tmp_path / "prev.parquet"
+    d.drop(columns="prev").to_parquet(model); d.assign(pred=d.prev).drop(columns="prev").to_parquet(prev)
+    args = dict(y_true="y", y_pred="pred", features=FEATURES, sample_weight="w")
+    ref = mc.Evaluation.from_frame(d, y_true="y", y_pred="pred", features=FEATURES + ["prev"], sample_weight="w")
+    kw = dict(by=BY, metric="accuracy", k=5)
+    a = quiet(mc.regressions, ref, mc.PreviousSystem("prev"), **kw)
+    for read in (str, pl.scan_parquet):
+        ev, pv = (mc.Evaluation.from_frame(read(p), **args) for p in (model, prev))
+        _same_regressions(a, quiet(mc.regressions, ev, mc.PreviousSystem(pv), **kw))
+        st = mc.RunStore(tmp_path / f"runs-{read.__name__}.db")
+        st.log(pv, name="v1", by=["sex"])
+        _same_regressions(a, quiet(mc.regressions, ev, mc.PreviousSystem.from_run("v1", store=st), **kw))
+    ev = mc.Evaluation.from_frame(pl.from_pandas(d), y_true="y", y_pred="pred", features=FEATURES + ["prev"])
+    with pytest.raises(ValueError, match=r"PreviousSystem 'previous system' must be a column of the same source on an engine \(Polars\)"):
+        mc.regressions(ev, d["prev"].to_numpy())
+    with pytest.raises(NotImplementedError, match=r"a paired comparison of roc_auc on an engine \(Polars\)"):
+        mc.regressions(mc.Evaluation.from_frame(pl.from_pandas(d), y_true="y", y_pred="pred", y_score="score", features=FEATURES + ["prev"]),
+                       mc.PreviousSystem("prev", y_score="score"), by=BY, metric="roc_auc")
+
+
+def test_regressions_on_spark(spark, adult):
+    d = with_previous(adult)
+    args = dict(y_true="y", y_pred="pred", sample_weight="w", features=FEATURES + ["prev"])
+    sdf = spark.createDataFrame(pa.Table.from_pandas(d, preserve_index=False))
+    kw = dict(by=BY, metric="accuracy", k=5, n_boot=50)
+    a = quiet(mc.regressions, mc.Evaluation.from_frame(d, **args), mc.PreviousSystem("prev"), **kw)
+    b = quiet(mc.regressions, mc.Evaluation.from_frame(sdf, **args), mc.PreviousSystem("prev"), **kw)
+    assert b.per_example is False
+    _same_regressions(a, b)
