@@ -534,7 +534,7 @@ def _draws(evs, m, gid, G, *, paired, n_boot, seed) -> np.ndarray:
                 flat = (((np.arange(b - a)[:, None] * G + pat[:, 0]) * k + pat[:, 1]) * k + pat[:, 2 + i]).ravel()
                 cm = np.bincount(flat, weights=draws.ravel(), minlength=(b - a) * G * k * k).reshape(b - a, G, k, k)
                 vals[a:b, i] = m.value(cm, _context(evs[nm], [m], np.nan))
-            return vals
+        return vals
     for a, b in replicate_chunks(n_boot, first.n * len(names) * max(first.k or 1, 1) ** 2):
         shared = rng.poisson(1.0, size=(b - a, first.n)) if paired else None
         for i, nm in enumerate(names):

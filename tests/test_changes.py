@@ -103,3 +103,16 @@ def test_leaderboard_p_values_equal_statsmodels():
         assert f.loc[r, "p_value"] == pytest.approx(adj[tuple(sorted((i, best)))], abs=1e-12), r
     with pytest.raises(ValueError, match="paired=False"):
         mc.leaderboard({"a": mc.Evaluation(y, preds["m0"]), "b": mc.Evaluation(1 - y, preds["m1"])})  # other labels
+
+
+
+def test_leaderboard_draws_fill_every_chunk():
+    "Twelve runs' bootstrap is drawn in several chunks; every draw is filled: runs far apart keep narrow rank intervals, P(first) sums to 1."
+    rng = np.random.default_rng(0)
+    n = 16_000
+    y = rng.integers(0, 2, n)
+    runs = {f"r{i:02d}": mc.Evaluation(y, np.where(rng.random(n) < 0.80 + 0.01 * i, y, 1 - y)) for i in range(12)}
+    f = mc.leaderboard(runs).to_frame().set_index("run")
+    assert f.loc["r11", "rank_high"] <= 3 and f.loc["r00", "rank_low"] >= 10, f[["rank", "rank_low", "rank_high"]]
+    assert f["p_first"].sum() == pytest.approx(1.0, abs=0.01)
+    assert f.loc["r00", "p_first"] == 0
