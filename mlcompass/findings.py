@@ -326,6 +326,13 @@ def findings(ev:Evaluation, baselines=None, # references: mc.HumanLevel, mc.Lite
             else: skipped.append("fairness (it needs a binary task or ev.for_class(label))")
         if cmp.target: rows += _next_rows(cmp, sf if by else None)
         else: skipped.append("what next by potential gain (no reference besides the trivial model: pass mc.HumanLevel(...) or another baseline)")
+    regressed = [r for r in rows if r["code"].startswith("mc.regressions")]
+    if regressed: # a slice that lost ground against the previous system comes before any other work
+        rows = [r for r in rows if not (r["question"] == "what next" and r["finding"].startswith("No slice stands out"))]
+        s = regressed[0]["label"].removeprefix("regressed: ")
+        rows.append(_row("what next", f"First fix or explain the regression on {s}: find what changed there between the two models "
+                         "(training data, features, preprocessing) and confirm it on fresh data before shipping.", severity="high",
+                         code="mc.regressions(ev, previous, by=...)", label="fix the regression: " + s))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame = frame.assign(_q=frame["question"].map(QUESTIONS.index), _s=frame["severity"].map(SEVERITY))
     frame = frame.sort_values(["_q", "_s"], kind="stable").drop(columns=["_q", "_s"]).reset_index(drop=True)
