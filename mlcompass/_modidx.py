@@ -291,6 +291,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'mlcompass.discovery._discovered_plot': ('discovery.html#_discovered_plot', 'mlcompass/discovery.py'),
                                      'mlcompass.discovery._discovery_rows': ('discovery.html#_discovery_rows', 'mlcompass/discovery.py'),
                                      'mlcompass.discovery._distinct_rows': ('discovery.html#_distinct_rows', 'mlcompass/discovery.py'),
+                                     'mlcompass.discovery._distinct_rows_of': ( 'discovery.html#_distinct_rows_of',
+                                                                                'mlcompass/discovery.py'),
                                      'mlcompass.discovery._drop_cohorts': ('discovery.html#_drop_cohorts', 'mlcompass/discovery.py'),
                                      'mlcompass.discovery._error_tree': ('discovery.html#_error_tree', 'mlcompass/discovery.py'),
                                      'mlcompass.discovery._error_vector': ('discovery.html#_error_vector', 'mlcompass/discovery.py'),

@@ -408,7 +408,17 @@ def _tree_matrix(ev, feats, rows=None):
 
 def _distinct_rows(ev, feats, e):
     """(first row of each distinct (features, error) combination, the group of every row, the group sizes). A tree fitted on the
-    distinct rows weighted by their counts is the tree fitted on every row: same impurities at every candidate split."""
+    distinct rows weighted by their counts is the tree fitted on every row: same impurities at every candidate split. Kept on the
+    evaluation for the same features and errors (a tree of another depth, as the dashboard's slider asks, reuses them)."""
+    import hashlib
+    memo = ev.__dict__.setdefault("_distinct", {})
+    tag = (tuple((f.name, f.binned, f.card) for f in feats), hashlib.blake2b(np.ascontiguousarray(e).tobytes(), digest_size=16).hexdigest())
+    if tag not in memo:
+        if len(memo) > 4: memo.clear() # a few feature choices at most: not a store of every call
+        memo[tag] = _distinct_rows_of(ev, feats, e)
+    return memo[tag]
+
+def _distinct_rows_of(ev, feats, e):
     key = np.zeros(ev.n, np.int64)
     for a in [f.codes if not f.binned else ev.data[f.name].to_numpy() for f in feats] + [e]:
         codes, uniq = pd.factorize(a, use_na_sentinel=False) # NaN is one value of its own
