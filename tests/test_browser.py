@@ -5,6 +5,7 @@ examples with one click on its table row or its heat map cell; photographs every
 in the store on disk; saves the notebook and finds the last state (not the first) in its static twins. Screenshots go to
 test-artifacts/.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -101,6 +102,17 @@ def notebook7(tmp_path):
     except subprocess.TimeoutExpired: proc.kill()
 
 
+@contextlib.contextmanager
+def chromium_page(width):
+    "A page of Debian's Chromium, headless, `width` px wide; closed on the way out."
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try: yield browser.new_page(viewport={"width": width, "height": 1000})
+        finally: browser.close()
+
+
 def run_all(page, url_path, settle=2):
     "Open the notebook at `url_path`, wait for its kernel, and run every cell from the menu, as a user would."
     page.goto(url_path, wait_until="domcontentloaded")
@@ -128,67 +140,60 @@ def shoot_tabs(page, theme):
 
 
 def test_dashboard_and_tagger_in_jupyterlab(lab):
-    sync_api = pytest.importorskip("playwright.sync_api")
     url, root = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            run_all(page, f"{url}/lab/tree/dashboard.ipynb")
-            # the dashboard renders as a live widget, on its Slices tab, led by its chart; the static twin beside it is hidden
-            page.locator(".widget-tab").first.wait_for(timeout=90_000)
-            page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
-            assert page.locator(".mlcompass-dash img.mlcompass-chart:visible").count() >= 1
-            assert not page.locator(".mlcompass-twin").first.is_visible()
-            page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard.png"))
-            # change a control: slice by device instead of noise
-            page.locator(".mlcompass-dash select[multiple]").first.select_option("device")
-            page.wait_for_function("document.body.innerText.includes(\"device == 'web'\")", timeout=60_000)
-            page.screenshot(path=str(ARTIFACTS / "jupyterlab-slices-by-device.png"))
-            # drill down: one click on a heat map's cell opens its examples; so does one click on a slice's row of a table.
-            # The clicks' script runs here, so the "examples of" lists have given way to a hint.
-            page.wait_for_function("document.body.innerText.includes('to see its examples')", timeout=30_000)
-            assert page.locator(".mlcompass-dash .mc-open-list").count() and not page.locator(".mlcompass-dash .mc-open-list:visible").count()
-            dash = page.locator(".mlcompass-dash").first
-            dash.locator(".lm-TabBar-tab", has_text="Heat map").first.click()
-            cell = dash.locator("td.mc-open[data-slice]").first
-            label = cell.get_attribute("data-slice")
-            cell.click()
-            page.wait_for_function(f"document.body.innerText.includes({json.dumps('errors in ' + label)})", timeout=30_000)
-            dash.locator(".lm-TabBar-tab", has_text="Slices").first.click()
-            open_row(page, "device == 'web'")
-            shoot_tabs(page, "light")
-            # the dark theme: every tab again
-            page.click("text=Settings"); page.hover("text=Theme"); page.click("text=JupyterLab Dark")
-            page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
-            page.wait_for_timeout(1000)
-            shoot_tabs(page, "dark")
-            ink = page.evaluate("""() => { const td = document.querySelector('.mlcompass-dash table.mlcompass-table td');
-                return [getComputedStyle(td).color, getComputedStyle(document.body).backgroundColor]; }""")
-            assert ink[0] != "rgb(0, 0, 0)", ink  # table text follows the theme, not fixed black on a dark page
-            # tag two examples in the tagger
-            page.get_by_role("button", name="1. car noise").first.click()
-            page.wait_for_timeout(500)
-            page.get_by_role("button", name="next ▶").first.click()
-            page.wait_for_timeout(500)
-            page.get_by_role("button", name="2. mislabeled").first.click()
-            deadline = time.time() + 30
-            store = root / "tags.csv"
-            while time.time() < deadline:
-                if store.exists():
-                    tags = pd.read_csv(store, dtype=str, keep_default_na=False)
-                    if sorted(tags["tags"]) == ["car noise", "mislabeled"]: break
-                time.sleep(0.5)
-            page.locator("text=2 looked at").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "jupyterlab-tagger.png"))
-            # save: the notebook on disk shows what the user last saw
-            page.keyboard.press("Control+s")
-            deadline = time.time() + 30
-            while time.time() < deadline and "tagged" not in (root / "dashboard.ipynb").read_text(): time.sleep(0.5)
-            time.sleep(2)
-        finally:
-            browser.close()
+    with chromium_page(1400) as page:
+        run_all(page, f"{url}/lab/tree/dashboard.ipynb")
+        # the dashboard renders as a live widget, on its Slices tab, led by its chart; the static twin beside it is hidden
+        page.locator(".widget-tab").first.wait_for(timeout=90_000)
+        page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
+        assert page.locator(".mlcompass-dash img.mlcompass-chart:visible").count() >= 1
+        assert not page.locator(".mlcompass-twin").first.is_visible()
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-dashboard.png"))
+        # change a control: slice by device instead of noise
+        page.locator(".mlcompass-dash select[multiple]").first.select_option("device")
+        page.wait_for_function("document.body.innerText.includes(\"device == 'web'\")", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-slices-by-device.png"))
+        # drill down: one click on a heat map's cell opens its examples; so does one click on a slice's row of a table.
+        # The clicks' script runs here, so the "examples of" lists have given way to a hint.
+        page.wait_for_function("document.body.innerText.includes('to see its examples')", timeout=30_000)
+        assert page.locator(".mlcompass-dash .mc-open-list").count() and not page.locator(".mlcompass-dash .mc-open-list:visible").count()
+        dash = page.locator(".mlcompass-dash").first
+        dash.locator(".lm-TabBar-tab", has_text="Heat map").first.click()
+        cell = dash.locator("td.mc-open[data-slice]").first
+        label = cell.get_attribute("data-slice")
+        cell.click()
+        page.wait_for_function(f"document.body.innerText.includes({json.dumps('errors in ' + label)})", timeout=30_000)
+        dash.locator(".lm-TabBar-tab", has_text="Slices").first.click()
+        open_row(page, "device == 'web'")
+        shoot_tabs(page, "light")
+        # the dark theme: every tab again
+        page.click("text=Settings"); page.hover("text=Theme"); page.click("text=JupyterLab Dark")
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+        page.wait_for_timeout(1000)
+        shoot_tabs(page, "dark")
+        ink = page.evaluate("""() => { const td = document.querySelector('.mlcompass-dash table.mlcompass-table td');
+            return [getComputedStyle(td).color, getComputedStyle(document.body).backgroundColor]; }""")
+        assert ink[0] != "rgb(0, 0, 0)", ink  # table text follows the theme, not fixed black on a dark page
+        # tag two examples in the tagger
+        page.get_by_role("button", name="1. car noise").first.click()
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="next ▶").first.click()
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="2. mislabeled").first.click()
+        deadline = time.time() + 30
+        store = root / "tags.csv"
+        while time.time() < deadline:
+            if store.exists():
+                tags = pd.read_csv(store, dtype=str, keep_default_na=False)
+                if sorted(tags["tags"]) == ["car noise", "mislabeled"]: break
+            time.sleep(0.5)
+        page.locator("text=2 looked at").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-tagger.png"))
+        # save: the notebook on disk shows what the user last saw
+        page.keyboard.press("Control+s")
+        deadline = time.time() + 30
+        while time.time() < deadline and "tagged" not in (root / "dashboard.ipynb").read_text(): time.sleep(0.5)
+        time.sleep(2)
     tags = pd.read_csv(root / "tags.csv", dtype=str, keep_default_na=False)
     assert sorted(tags["tags"]) == ["car noise", "mislabeled"] and tags["id"].nunique() == 2
     saved = nbformat.read(root / "dashboard.ipynb", 4)
@@ -199,23 +204,16 @@ def test_dashboard_and_tagger_in_jupyterlab(lab):
 
 def test_dashboard_in_notebook_7(notebook7):
     "Notebook 7: the live dashboard renders (its twin hidden), a slice opens its examples, and the saved file holds the last state."
-    sync_api = pytest.importorskip("playwright.sync_api")
     url, root = notebook7
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 1000})
-        try:
-            run_all(page, f"{url}/notebooks/dashboard.ipynb", settle=3)
-            page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
-            assert page.locator(".mlcompass-dash img.mlcompass-chart:visible").count() >= 1
-            assert not page.locator(".mlcompass-twin").first.is_visible()
-            open_row(page, "noise == 'car'")
-            page.locator(".mlcompass-dash").first.screenshot(path=str(ARTIFACTS / "notebook7-examples.png"))
-            page.keyboard.press("Control+s")
-            deadline = time.time() + 30
-            while time.time() < deadline and "errors in noise" not in (root / "dashboard.ipynb").read_text(): time.sleep(0.5)
-        finally:
-            browser.close()
+    with chromium_page(1300) as page:
+        run_all(page, f"{url}/notebooks/dashboard.ipynb", settle=3)
+        page.wait_for_function("document.body.innerText.includes(\"noise == 'car'\")", timeout=90_000)
+        assert page.locator(".mlcompass-dash img.mlcompass-chart:visible").count() >= 1
+        assert not page.locator(".mlcompass-twin").first.is_visible()
+        open_row(page, "noise == 'car'")
+        page.locator(".mlcompass-dash").first.screenshot(path=str(ARTIFACTS / "notebook7-examples.png"))
+        page.keyboard.press("Control+s")
+        deadline = time.time() + 30
+        while time.time() < deadline and "errors in noise" not in (root / "dashboard.ipynb").read_text(): time.sleep(0.5)
     saved = nbformat.read(root / "dashboard.ipynb", 4)
     assert "errors in noise == &#x27;car&#x27;" in "".join(o.get("data", {}).get("text/html", "") for o in saved.cells[1].outputs)

@@ -425,13 +425,19 @@ def test_discover_equals_pandas(adult):
         ev.discover("tree", by="g")
 
 
-def test_previous_from_another_file_and_a_stored_run(adult, tmp_path):
-    "Another file's predictions, or a stored run's, are matched row by row in the engine (DuckDB and Polars), as pandas pairs them."
+def model_and_previous_files(adult, tmp_path):
+    """The data with a previous model's predictions, its in-memory evaluation (the previous predictions a column), the two models'
+    predictions written to two Parquet files, and the arguments that read either file."""
     d = with_previous(adult)
     model, prev = tmp_path / "model.parquet", tmp_path / "prev.parquet"
     d.drop(columns="prev").to_parquet(model); d.assign(pred=d.prev).drop(columns="prev").to_parquet(prev)
-    args = dict(y_true="y", y_pred="pred", features=FEATURES, sample_weight="w")
     ref = mc.Evaluation.from_frame(d, y_true="y", y_pred="pred", features=FEATURES + ["prev"], sample_weight="w")
+    return d, ref, model, prev, dict(y_true="y", y_pred="pred", features=FEATURES, sample_weight="w")
+
+
+def test_previous_from_another_file_and_a_stored_run(adult, tmp_path):
+    "Another file's predictions, or a stored run's, are matched row by row in the engine (DuckDB and Polars), as pandas pairs them."
+    d, ref, model, prev, args = model_and_previous_files(adult, tmp_path)
     a = quiet(mc.compare, ref, [mc.PreviousSystem("prev")], by=BY[1:]).to_frame()
     for read in (str, pl.scan_parquet):
         ev, pv = (mc.Evaluation.from_frame(read(p), **args) for p in (model, prev))
@@ -497,11 +503,7 @@ def _same_regressions(a, b):
 
 def test_regressions_against_another_file_and_a_stored_run(adult, tmp_path):
     "mc.regressions on an engine with the previous predictions in another file, or a stored run's, matched row by row: as in memory."
-    d = with_previous(adult)
-    model, prev = tmp_path / "model.parquet", tmp_path / "prev.parquet"
-    d.drop(columns="prev").to_parquet(model); d.assign(pred=d.prev).drop(columns="prev").to_parquet(prev)
-    args = dict(y_true="y", y_pred="pred", features=FEATURES, sample_weight="w")
-    ref = mc.Evaluation.from_frame(d, y_true="y", y_pred="pred", features=FEATURES + ["prev"], sample_weight="w")
+    d, ref, model, prev, args = model_and_previous_files(adult, tmp_path)
     kw = dict(by=BY, metric="accuracy", k=5)
     a = quiet(mc.regressions, ref, mc.PreviousSystem("prev"), **kw)
     for read in (str, pl.scan_parquet):
