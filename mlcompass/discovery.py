@@ -18,24 +18,21 @@ __all__ = ['SCORE_EPS', 'COHORT', 'slice_score', 'score_upper_bound', 'sliceline
            'discover']
 
 # %% ../nbs/13_discovery.ipynb #1f91a60d
-def slice_score(ss, se, n:int, ebar:float, alpha:float, reference:float|None=None):
-    """SliceLine's score of slices of sizes `ss` with error sums `se` (−inf for empty slices): α (ē − r) / ē̄ − (1 − α) (n / |S| − 1),
-    where r = `reference` is the mean error a slice is scored against (default ē̄, the data's: SliceLine's own score)."""
+def slice_score(ss, se, n:int, ebar:float, alpha:float):
+    "SliceLine's score of slices of sizes `ss` with error sums `se` (−inf for empty slices)."
     ss, se = np.asarray(ss, float), np.asarray(se, float)
-    r = ebar if reference is None else reference
     with np.errstate(divide="ignore", invalid="ignore"):
-        sc = alpha * ((se / ss) - r) / ebar - (1 - alpha) * (n / ss - 1)
+        sc = alpha * ((se / ss) / ebar - 1) - (1 - alpha) * (n / ss - 1)
     return np.where(ss > 0, sc, -np.inf)
 
-def score_upper_bound(ss, se, sm, n:int, ebar:float, alpha:float, sigma:int, reference:float|None=None):
+def score_upper_bound(ss, se, sm, n:int, ebar:float, alpha:float, sigma:int):
     "The largest score any subset (of size >= sigma) of slices with size ss, error sum se and max error sm can reach."
-    r = ebar if reference is None else reference
     ss, se, sm = (np.asarray(a, float) for a in (ss, se, sm))
     with np.errstate(divide="ignore", invalid="ignore"):
         knee = np.clip(np.where(sm > 0, se / np.where(sm > 0, sm, 1), ss), sigma, np.maximum(ss, sigma))
         best = np.full(ss.shape, -np.inf)
         for s in (np.full(ss.shape, float(sigma)), knee, ss):
-            f = alpha * (np.minimum(s * sm, se) / s - r) / ebar - (1 - alpha) * (n / s - 1)
+            f = alpha * (np.minimum(s * sm, se) / s / ebar - 1) - (1 - alpha) * (n / s - 1)
             best = np.maximum(best, np.where((s >= sigma) & (s <= ss), np.nan_to_num(f, nan=-np.inf), -np.inf))
     return best
 
@@ -63,8 +60,6 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
                      progress:bool|None=None,
                      counts:np.ndarray|None=None, # examples each row stands for (an engine's finest slices); None: one each
                      max_errors:np.ndarray|None=None, # with `counts`: the largest error among each row's examples
-                     reference:float|None=None, # the mean error slices are scored against (default: the data's)
-                     scale:float|None=None, # what a difference in mean error is measured in (default: the data's mean error)
                     ) -> dict:
     """Exact top-K SliceLine: returns the slices (predicate ids), their sizes, error sums and scores, and search statistics.
     Rows may be groups of examples with equal codes (`counts`, error sums and largest errors): the search is then the same."""
@@ -79,7 +74,7 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
     offsets = np.concatenate([[0], np.cumsum(cards)[:-1]])
     l = int(cards.sum())
     feat_of = np.repeat(np.arange(m), cards)
-    ebar = e.sum() / n if scale is None else float(scale)
+    ebar = e.sum() / n
     sigma = int(min_support)
     bits = 63 // max(max_level, 1)
     if l >= (1 << bits): raise ValueError(f"{l} predicates are too many for max_level={max_level}; lower max_values= or max_level=.")
@@ -91,7 +86,7 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
     if binary: sm = (se > 0).astype(float)
     else: sm = np.concatenate([pd.Series(em).groupby(codes[:, j]).max().reindex(range(cards[j]), fill_value=0).to_numpy() for j in range(m)])
     keys = np.arange(l)[:, None]
-    sc = slice_score(ss, se, n, ebar, alpha, reference)
+    sc = slice_score(ss, se, n, ebar, alpha)
     top = _topk_merge([], keys[ss >= sigma], ss[ss >= sigma], se[ss >= sigma], sc[ss >= sigma], k)
     order_rows = [np.argsort(codes[:, j], kind="stable") for j in range(m)]
     starts = [np.concatenate([[0], np.cumsum(np.bincount(codes[:, j], minlength=cards[j]))]) for j in range(m)]
@@ -102,7 +97,7 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
     first_id = np.append(offsets, l) # first_id[f]: the first predicate id of feature f; first_id[m] = l
     while True:
         thr = top[-1][0] if len(top) == k else 0.0
-        ub = score_upper_bound(ss, se, sm, n, ebar, alpha, sigma, reference)
+        ub = score_upper_bound(ss, se, sm, n, ebar, alpha, sigma)
         keep = (ss >= sigma) & (se > 0) & (ub > 0) & (ub >= thr)
         stats["levels"].append({"level": level, "slices": len(ss), "kept": int(keep.sum())})
         if level >= max_level or not keep.any(): break
@@ -152,7 +147,7 @@ def sliceline_search(codes:np.ndarray, # (n, m) integer codes, feature j in 0..c
         keys, ss, se, sm = keys[ok], ss[ok], se[ok], sm[ok]
         level += 1
         if not len(keys): break
-        top = _topk_merge(top, keys, ss, se, slice_score(ss, se, n, ebar, alpha, reference), k)
+        top = _topk_merge(top, keys, ss, se, slice_score(ss, se, n, ebar, alpha), k)
     stats["exact"] = exact
     stats["searched"] = int(sum(lv["slices"] for lv in stats["levels"])) # every slice the search scored: the tests behind the top-k
     return {"slices": top, "n": n, "ebar": ebar, "stats": stats}
