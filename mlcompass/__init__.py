@@ -22,6 +22,7 @@ from .store import RunStore, log_run, runs, to_mlflow
 from .gates import Gates, GateResults
 from .findings import Findings, findings
 from .changes import Regressions, regressions, Leaderboard, leaderboard, History, history
+from .production import Drift, drift, PerformanceEstimate, estimate_performance
 from .tags import TagStore, with_tags
 from .classes import ClassReport, Curves, ThresholdChoice, class_report, curves, threshold_table, choose_threshold
 from .engines import EngineEvaluation, duckdb_connection # engines' own packages load with their data
@@ -37,11 +38,13 @@ def __getattr__(name):
     raise AttributeError(f"module 'mlcompass' has no attribute {name!r}")
 
 def _ev_widget(self, baselines=(), *, by=None, sensitive=None, metric:str|None=None, text:str|None=None, image:str|None=None,
-               audio:str|None=None, cohorts=None):
-    """The dashboard: findings, slices, heat map, comparison, discovery, classes, fairness and examples, with the `text`, `image`
-    or `audio` column shown with each example, and the saved cohorts kept in the file `cohorts` (see `mlcompass.widgets`)."""
+               audio:str|None=None, cohorts=None, current=None, current_columns:dict|None=None):
+    """The dashboard: findings, slices, heat map, comparison, discovery, classes, fairness, examples and production, with the `text`,
+    `image` or `audio` column shown with each example, the saved cohorts kept in the file `cohorts`, and this period's rows `current`
+    (their columns named in `current_columns`: y_pred, y_score, y_true) estimated and compared (see `mlcompass.widgets`)."""
     from mlcompass.widgets import Dashboard # ipywidgets loads on first use
-    return Dashboard(self, baselines=baselines, by=by, sensitive=sensitive, metric=metric, text=text, image=image, audio=audio, cohorts=cohorts)
+    return Dashboard(self, baselines=baselines, by=by, sensitive=sensitive, metric=metric, text=text, image=image, audio=audio, cohorts=cohorts,
+                     current=current, current_columns=current_columns)
 
 method_of(Evaluation, _ev_widget, 'widget')
 method_of(Evaluation, with_tags)

@@ -61,6 +61,9 @@ def _parser():
     s = r.add_argument_group("gates and the run store")
     s.add_argument("--gates", metavar="FILE", help="quality gates: a TOML, YAML or JSON file")
     s.add_argument("--latency", metavar="FILE", help="the model's measured latency, a JSON file of mc.measure_latency's result, for the max_latency_ms gate")
+    pr = r.add_argument_group("production (the --predictions file is the labelled reference period)")
+    pr.add_argument("--current", metavar="FILE", help="this period's production rows (CSV or Parquet: the same feature, prediction and score columns; labels optional): a Production section with drift and estimated performance")
+    pr.add_argument("--current-labels", metavar="COL", help="the column of --current holding the labels that have arrived (default: the --y-true column, when the file has it)")
     s.add_argument("--store", metavar="PATH", help="the run store (default: mlcompass.db)")
     s.add_argument("--log", metavar="NAME", help="log this run to the store under NAME")
     o = r.add_argument_group("output")
@@ -78,7 +81,8 @@ def _parser():
 _FLAGS = {"predictions": "predictions", "y_true": "y_true", "y_pred": "y_pred", "y_score": "y_score", "pos_label": "pos_label",
           "sample_weight": "sample_weight", "engine": "engine", "by": "by", "sensitive": "sensitive", "metric": "metric", "train": "train",
           "dev": "dev", "human_level": "human_level", "human_labels": "human_labels", "literature": "literature",
-          "previous": "previous", "gates": "gates", "latency": "latency", "store": "store", "log": "log", "title": "title"}
+          "previous": "previous", "gates": "gates", "latency": "latency", "store": "store", "log": "log", "title": "title",
+          "current": "current", "current_labels": "current_labels"}
 _DEFAULTS = {"y_true": "y_true", "y_pred": "y_pred"}
 
 def _value(text:str, default):

@@ -10,7 +10,7 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['ADULT_COLUMNS', 'SPEECH_COMMANDS', 'SPEECH_CONDITIONS', 'SPEECH_HEARD', 'load_adult', 'load_compas', 'make_rare',
-           'make_speech', 'make_demand', 'noisy_labels']
+           'make_speech', 'make_demand', 'make_drift', 'noisy_labels']
 
 # %% ../nbs/05_datasets.ipynb #e864944d
 ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -125,6 +125,33 @@ def make_demand(n:int=2_000, # store-days
     level = np.array([stores[s] for s in store]) * np.array([weekday_factor[d] for d in day])
     forecast = np.round(level * rng.normal(1.0, 0.03, n), 1)
     return pd.DataFrame({"store": store, "weekday": day, "forecast": forecast, "demand": rng.poisson(level).astype(float)})
+
+# %% ../nbs/05_datasets.ipynb #d4a17136
+def make_drift(n_reference:int=20_000, # rows of the reference period (labelled)
+               n_current:int=5_000, # rows of the current period
+               *,
+               shift:float=4.0, # the online channel's weight in the current period, relative to the reference (1: no covariate shift)
+               concept:float=0.0, # share of the current period's labels flipped in region == 'north' (0: no concept drift)
+               seed:int=0) -> tuple:
+    """Two periods of a credit model's decisions: (reference, current) frames with channel, region, income, default (0/1), score
+    (the model's probability of default) and flagged (score >= 0.5). The scores are calibrated (a row defaults with the probability
+    its score says), and the model is weaker on the online channel (scores nearer 0.5). The current period holds `shift` times more
+    online traffic (covariate shift) and, with `concept` > 0, flipped labels in the north (concept drift)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    def period(n, online_weight, flip):
+        w = np.array([0.6, 0.3, 0.1 * online_weight]); w = w / w.sum()
+        channel = rng.choice(["branch", "partner", "online"], n, p=w)
+        region = rng.choice(["north", "south", "east", "west"], n, p=[.3, .3, .2, .2])
+        income = np.round(rng.lognormal(10.3, 0.5, n), -2)
+        z = np.where(channel == "online", rng.normal(-0.2, 0.7, n), rng.normal(-1.6, 1.9, n)) - 0.6 * (np.log(income) - 10.3)
+        score = np.round(1 / (1 + np.exp(-z)), 4)
+        default = (rng.random(n) < score).astype(int)
+        flipped = (region == "north") & (rng.random(n) < flip)
+        default = np.where(flipped, 1 - default, default)
+        return pd.DataFrame({"channel": channel, "region": region, "income": income, "default": default, "score": score,
+                             "flagged": (score >= 0.5).astype(int)})
+    return period(n_reference, 1.0, 0.0), period(n_current, float(shift), float(concept))
 
 # %% ../nbs/05_datasets.ipynb #f6632c7e
 def noisy_labels(y, # the true labels (a Series keeps its index and name)

@@ -250,6 +250,37 @@ def _fairness_rows(fr):
                          effect=r["difference"], elo=r.get("difference_ci_low", np.nan), ehi=r.get("difference_ci_high", np.nan)))
     return rows
 
+def _estimate_rows(est, k=3):
+    """Findings from the performance estimated on current rows (`mc.estimate_performance`): the estimate overall, the slices
+    estimated worse than on the reference by the rule, and where the labels that arrived depart from the estimate."""
+    m, o, code = est.metric, est.overall, "mc.estimate_performance(reference, current, by=...)"
+    lost = o["verdict"] == "worse"
+    rows = [_row("good enough", f"On the {o['n_current']:,} current rows, {m} is estimated at {fmt_ci(o[m + '_estimate'], o[m + '_estimate_ci_low'], o[m + '_estimate_ci_high'])} "
+                 f"against {o[m + '_reference']:.3f} on the reference" + (f" (a drop of {-o[m + '_drop']:.3f}, {p_text(o[m + '_drop_p'])})" if lost else "")
+                 + " — before any label.", metric=m, value=o[m + "_estimate"], lo=o[m + "_estimate_ci_low"], hi=o[m + "_estimate_ci_high"],
+                 p=o[m + "_drop_p"], severity="high" if lost else "info", code=code, label=f"estimated {m} now",
+                 effect=-o[m + "_drop"], elo=-o[m + "_drop_ci_high"], ehi=-o[m + "_drop_ci_low"])]
+    for _, r in est.dropped().head(k).iterrows():
+        rows.append(_row("where it fails", f"Estimated worse in production on {r['slice']}: {m} {fmt_ci(r[m + '_estimate'], r[m + '_estimate_ci_low'], r[m + '_estimate_ci_high'])} "
+                         f"on {int(r['n_current']):,} current rows, against {r[m + '_reference']:.3f} on the reference (adjusted {p_text(r['p_value'])}).",
+                         metric=m, value=r[m + "_estimate"], lo=r[m + "_estimate_ci_low"], hi=r[m + "_estimate_ci_high"], p=r["p_value"], severity="high",
+                         code=code, label="estimated drop: " + r["slice"], effect=-r[m + "_drop"], elo=-r[m + "_drop_ci_high"], ehi=-r[m + "_drop_ci_low"]))
+    cd = est.concept_drift()
+    for _, r in cd.head(k).iterrows():
+        rows.append(_row("where it fails", f"Concept drift on {r['slice']}: the labels that arrived give {m} {r[m + '_realised']:.3f}, against "
+                         f"{r[m + '_realised'] - r[m + '_gap']:.3f} estimated from the scores (adjusted {p_text(r['gap_p_value'])}): a score means "
+                         "something else there now.", metric=m, value=r[m + "_realised"], p=r["gap_p_value"], severity="high", code=code,
+                         label="concept drift: " + r["slice"], effect=-r[m + "_gap"], elo=-r[m + "_gap_ci_high"], ehi=-r[m + "_gap_ci_low"]))
+    if len(cd):
+        rows.append(_row("what next", f"Label recent rows of {cd.iloc[0]['slice']} and retrain: the estimates assume that a score means what it "
+                         "meant on the reference, and the labels show it no longer does there.", severity="high", code=code,
+                         label="retrain: " + cd.iloc[0]["slice"]))
+    elif len(est.dropped()):
+        s = est.dropped().iloc[0]["slice"]
+        rows.append(_row("what next", f"Get labels for {s} first: the estimate says the model got worse there; labels confirm it (or show concept "
+                         "drift) and are the data a fix would need.", severity="medium", code=code, label="label first: " + s))
+    return rows
+
 def _next_rows(cmp, sf=None):
     """What next: the slices ranked by potential gain whose gap to the target the data supports. When the target is an overall
     figure only, the slices worse than the rest ranked by what bringing them to the overall level would add (gap × share);
@@ -280,6 +311,7 @@ def findings(ev:Evaluation, baselines=None, # references: mc.HumanLevel, mc.Lite
              metric:str|None=None, # the metric of the comparison and the slices (default: the task's first)
              alpha:float=ALPHA, # the significance level of the one rule
              max_findings:int=7, # rows shown in the HTML and the chart; .to_frame() keeps all
+             estimate=None, # the performance estimated on current rows (mc.estimate_performance): its drops and concept drift
              ci:float=0.95, n_boot:int=200, seed:int=0) -> Findings:
     "Answer 'is it good enough, where does it fail, what next?' with the findings the data supports, most important first."
     from mlcompass.metrics import default_metrics
@@ -324,6 +356,7 @@ def findings(ev:Evaluation, baselines=None, # references: mc.HumanLevel, mc.Lite
         if sensitive is not None:
             if ev.task == "binary": rows += _fairness_rows(ev.fairness(sensitive, ci=ci, n_boot=n_boot, seed=seed, alpha=alpha))
             else: skipped.append("fairness (it needs a binary task or ev.for_class(label))")
+        if estimate is not None: rows += _estimate_rows(estimate)
         if cmp.target: rows += _next_rows(cmp, sf if by else None)
         else: skipped.append("what next by potential gain (no reference besides the trivial model: pass mc.HumanLevel(...) or another baseline)")
     regressed = [r for r in rows if r["code"].startswith("mc.regressions")]

@@ -11,6 +11,7 @@ import pandas as pd
 from .core import Evaluation, method_of
 from .metrics import METRICS, UndefinedMetricWarning, resolve_metrics, default_metrics
 from .render import Result, plain, mathsafe
+from .stats import bh_adjust
 
 # %% auto #0
 __all__ = ['GATE_KINDS', 'OPTIONS', 'JUDGE', 'DISPARITY_NAMES', 'LATENCY_FIGURES', 'ERR_UNKNOWN_KEY', 'ERR_THRESHOLD',
@@ -19,7 +20,7 @@ __all__ = ['GATE_KINDS', 'OPTIONS', 'JUDGE', 'DISPARITY_NAMES', 'LATENCY_FIGURES
 
 # %% ../nbs/17_gates.ipynb #0466f78d
 GATE_KINDS = ("min_overall", "max_overall", "min_slice", "max_slice", "max_regression", "max_disparity", "min_gain_over_trivial",
-              "max_latency_ms")
+              "max_latency_ms", "max_estimated_drop")
 OPTIONS = ("by", "slices", "max_depth", "min_support", "sensitive", "small", "alpha", "ci", "n_boot", "seed", "strict", "judge")
 JUDGE = { # which figure a gate compares with its threshold
     "interval": "fails only when the whole interval is on the wrong side of the threshold (noise never fails a build)",
@@ -45,6 +46,7 @@ class Gates:
                  max_disparity=None, # {metric or disparity: maximum difference between sensitive groups}
                  min_gain_over_trivial=None, # {metric: minimum gain} over the trivial majority/mean model
                  max_latency_ms=None, # the largest measured p95 latency per example, in ms (or {'p99_ms': ...}): see `check`'s `latency`
+                 max_estimated_drop=None, # {metric: tolerance}: the largest drop of the performance estimated on current rows (`check`'s `estimate`)
                  by=None, # columns to slice by for the slice and regression gates (default: the report's)
                  slices=None, # only these slices (as written in the slice table) for min_slice/max_slice
                  max_depth:int=1, # slice combinations up to this many features
@@ -59,7 +61,7 @@ class Gates:
                 ):
         given = dict(min_overall=min_overall, max_overall=max_overall, min_slice=min_slice, max_slice=max_slice,
                      max_regression=max_regression, max_disparity=max_disparity, min_gain_over_trivial=min_gain_over_trivial,
-                     max_latency_ms=max_latency_ms)
+                     max_latency_ms=max_latency_ms, max_estimated_drop=max_estimated_drop)
         self.thresholds = {k: _thresholds(k, v) for k, v in given.items() if v is not None}
         self.by = [by] if isinstance(by, str) else (list(by) if by else None)
         self.slices = [slices] if isinstance(slices, str) else (list(slices) if slices else None)
@@ -388,6 +390,33 @@ def _latency(gates, latency, rows, notes):
     notes.append("max latency: latency is measured, not sampled, so the measured figure is compared with its threshold as it is "
                  "(no interval, whatever the judge); it holds for the machine it was measured on.")
 
+def _estimated_drop(gates, estimate, rows):
+    """The performance estimated on current rows against the reference, overall and per slice of the estimate: a slice fails, as
+    in the regression gate, only when its drop is beyond the tolerance and significant by the rule (adjusted p < alpha)."""
+    for metric, tol in gates.thresholds["max_estimated_drop"].items():
+        m = metric or (estimate.metric if estimate is not None else "accuracy")
+        if estimate is None:
+            rows.append(_row("max estimated drop", m, "overall", np.nan, ">=", -tol, status="skipped",
+                             detail="no current rows estimated (estimate=: mc.estimate_performance(reference, current))"))
+            continue
+        if f"{m}_drop" not in estimate.frame.columns and f"{m}_drop" not in estimate.overall:
+            raise ValueError(f"Gates max_estimated_drop names {m!r}, which the estimate does not hold; it holds {estimate.metrics}.")
+        s = 1 if m not in ("cost",) else -1 # a gain is positive
+        o = dict(estimate.overall, slice="overall", depth=0, n_current=estimate.overall["n_current"], p_value=estimate.overall[f"{m}_drop_p"])
+        f = estimate.frame
+        padj = bh_adjust(f[f"{m}_drop_p"].to_numpy(float)) if len(f) else []
+        for d, p in [(o, o["p_value"])] + [(r, pa) for (_, r), pa in zip(f.iterrows(), padj)]:
+            overall = d["slice"] == "overall"
+            if not overall and d["n_current"] < gates.min_support: continue
+            drop, lo, hi = (float(d[f"{m}_drop{c}"]) for c in ("", "_ci_low", "_ci_high"))
+            gain, gain_lo, gain_hi = s * drop, min(s * lo, s * hi), max(s * lo, s * hi)
+            x, _ = tested_figure(gain, gain_lo, gain_hi, ">=", gates.judge)
+            worse = x < -tol and (overall or gates.judge != "interval" or p < gates.alpha)
+            detail = (f"estimated {m} {float(d[m + '_estimate']):.3f} against {float(d[m + '_reference']):.3f} on the reference: "
+                      f"{drop:+.3f} [{lo:+.3f}, {hi:+.3f}] (p = {p:.2g})" + (f": worse by more than {tol:g}" if worse else ""))
+            rows.append(_row("max estimated drop", m, d["slice"], gain, ">=", -tol, judge=gates.judge, lo=gain_lo, hi=gain_hi,
+                             n=int(d["n_current"]), p=p, status="fail" if worse else "pass", detail=detail))
+
 def _trivial_gain(ev, gates, rows):
     from mlcompass.baselines import Trivial, _direction
     triv = Trivial("mean" if ev.task == "regression" else "majority")
@@ -407,6 +436,7 @@ def check(ev:Evaluation, gates:Gates|dict|str|Path, # Gates, a mapping of settin
           sensitive=None, # default sensitive columns for max_disparity
           previous_note:str|None=None, # why there is no previous system (e.g. no stored run yet): the regression gate's reason to skip
           latency=None, # the model's measured latency for max_latency_ms: mc.measure_latency's result, or a JSON file of it
+          estimate=None, # the performance estimated on current rows for max_estimated_drop: mc.estimate_performance's result
          ) -> GateResults:
     """Check an evaluation against quality gates; returns one row per checked figure. Latency is a measurement, not a sampled
     statistic: `max_latency_ms` compares the measured p95 (or the figure it names) with the threshold as it is, and holds for the
@@ -425,6 +455,7 @@ def check(ev:Evaluation, gates:Gates|dict|str|Path, # Gates, a mapping of settin
         elif kind == "max_regression": _regression(ev, gates, previous, by, rows, previous_note)
         elif kind == "max_disparity": _disparity(ev, gates, sensitive, rows, notes)
         elif kind == "max_latency_ms": _latency(gates, latency, rows, notes)
+        elif kind == "max_estimated_drop": _estimated_drop(gates, estimate, rows)
         else: _trivial_gain(ev, gates, rows)
     frame = pd.DataFrame(rows, columns=_COLS)
     return GateResults(frame, gates, notes, unjudged)

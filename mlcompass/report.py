@@ -16,9 +16,9 @@ __all__ = ['ADULT_FEATURES', 'SUMMARY_MIME', 'REPORT_FILES', 'ERR_NO_FILE', 'ERR
            'ENGINES', 'ERR_ENGINE', 'ADULT_GATES', 'html_report', 'write_report', 'adult_design', 'adult_example',
            'ReportError', 'templates_dir', 'templates', 'template_path', 'template_parameters', 'prediction_columns',
            'read_predictions', 'check_columns', 'check_engine', 'load_evaluation', 'parse_literature',
-           'previous_missing', 'make_baselines', 'summarize', 'summary_markdown', 'save_summary', 'read_summary',
-           'Note', 'heading', 'note', 'section', 'Fold', 'fold', 'show_figure', 'check_params', 'ReportRun', 'to_html',
-           'run', 'adult_inputs', 'adult_report']
+           'previous_missing', 'make_baselines', 'production_summary', 'summarize', 'summary_markdown', 'save_summary',
+           'read_summary', 'Note', 'heading', 'note', 'section', 'Fold', 'fold', 'show_figure', 'check_params',
+           'ReportRun', 'to_html', 'run', 'adult_inputs', 'adult_report']
 
 # %% ../nbs/06_report.ipynb #83685801
 _PAGE = """<!DOCTYPE html>
@@ -314,11 +314,30 @@ def make_baselines(ev, *, metric:str|None=None, # the metric of the numeric base
 
 # %% ../nbs/06_report.ipynb #71648ebd
 def _records(df:pd.DataFrame, cols:list) -> list:
-    return [plain(dict(zip(cols, r))) for r in df[[c for c in cols if c in df.columns]].itertuples(index=False)]
+    cols = [c for c in cols if c in df.columns] # the names of the columns taken, in order
+    return [plain(dict(zip(cols, r))) for r in df[cols].itertuples(index=False)]
+
+def production_summary(estimate=None, drift=None, top:int=10) -> dict:
+    "The Production section's figures: the estimate overall, the slices estimated worse, concept drift, and what moved."
+    out = {}
+    if estimate is not None:
+        m = estimate.metric
+        keys = [f"{m}_{k}" for k in ("reference", "estimate", "estimate_ci_low", "estimate_ci_high", "drop", "drop_ci_low", "drop_ci_high", "drop_p", "realised")]
+        out["estimate"] = {"metric": m, "labelled": estimate.labelled, "summary": estimate.summary(),
+                           "overall": plain({k: estimate.overall.get(k) for k in ["n_reference", "n_current", "n_labelled", "verdict", "concept_drift"] + keys}),
+                           "dropped": _records(estimate.dropped().head(top), ["slice", "n_current"] + [k for k in keys if k in estimate.frame] + ["p_value", "verdict"]),
+                           "concept_drift": _records(estimate.concept_drift().head(top), ["slice", "n_labelled", f"{m}_realised", f"{m}_gap", "gap_p_value"])}
+    if drift is not None:
+        out["drift"] = {"summary": drift.summary(), "n_reference": drift.n_reference, "n_current": drift.n_current,
+                        "moved": _records(drift.moved().head(top), ["slice", "n_reference", "n_current", "share_reference", "share_current",
+                                                                     "share_change", "share_change_ci_low", "share_change_ci_high", "p_value"]),
+                        "features": _records(drift.features, ["feature", "test", "statistic", "p_value", "js_distance", "moved"]),
+                        "model": _records(drift.model, ["what", "reference", "current", "change", "p_value"])}
+    return out
 
 def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=None, discovered=None, fairness=None,
               milestones=None, gates=None, classes=None, run_id=None, top:int=10, findings=None, previous_missing:str|None=None,
-              regressions=None) -> dict:
+              regressions=None, production=None, drift=None) -> dict:
     "The headline figures of a report as JSON-ready data."
     import mlcompass
     s = {"title": title, "mlcompass_version": mlcompass.__version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -343,6 +362,7 @@ def summarize(ev, *, title:str|None=None, overall=None, comparison=None, slices=
         m = slices.metric_names[0]
         w = slices.worst(top, m).to_frame()
         s["worst_slices"] = {"metric": m, "slices": _records(w, ["slice", "n", m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_gap", "p_value", "too_small"])}
+    if production is not None or drift is not None: s["production"] = production_summary(production, drift, top)
     if regressions is not None: # slices where the model did worse than the previous system, supported by the paired test
         s["regressions"] = {"previous": regressions.previous, "metric": regressions.metric.name, "searched": regressions.stats.get("searched"),
                             "slices": _records(regressions.folded().head(top), ["slice", "n", "share", "model", "previous", "change",
@@ -464,7 +484,7 @@ def show_figure():
     plt.close(fig)
 
 # %% ../nbs/06_report.ipynb #86ab2e63
-_PATHS = ("predictions", "previous", "train", "dev", "gates", "store", "latency")
+_PATHS = ("predictions", "previous", "train", "dev", "gates", "store", "latency", "current")
 
 def _number(name, v):
     if v is None or isinstance(v, (int, float)) and not isinstance(v, bool): return v
@@ -509,6 +529,12 @@ def check_params(params:dict, template:str|Path="error_analysis",
                 "sensitive": get("sensitive"), "human_labels": get("human_labels"), "sample_weight": get("sample_weight")}
         check_columns(get("predictions"), {say(k): v for k, v in cols.items() if v is not None})
         _check_targets(get)
+    cur = get("current")
+    if cur:
+        cols = {say("y_pred"): get("y_pred"), say("by"): get("by")}
+        if get("y_score"): cols[say("y_score")] = get("y_score")
+        if get("current_labels"): cols[say("current_labels")] = get("current_labels")
+        check_columns(cur, cols, what="current")
     for k in ("previous", "train", "dev"):
         v = get(k)
         if v and (k != "previous" or _is_file_ref(v)):

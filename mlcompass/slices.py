@@ -34,6 +34,8 @@ class FeatureCodes:
     predicates: list
     binned: bool = False
     table: object = None # the engine's fine table whose rows the codes number (None: the codes number the examples)
+    edges: np.ndarray|None = None # a binned feature's bin edges (None: a value per slice)
+    user: bool = False # the edges are the user's: values outside them get open-ended bins
 
     @property
     def card(self): return len(self.values)
@@ -100,7 +102,7 @@ def _binned(name, q, x, missing, edges, user):
     codes = codes.astype(np.intp)
     if missing.any():
         codes[missing] = len(values); values.append(MISSING); preds.append(f"{q} is missing")
-    return FeatureCodes(name, codes, values, preds, binned=True)
+    return FeatureCodes(name, codes, values, preds, binned=True, edges=np.asarray(edges, float), user=user)
 
 def _categorical(col, name, q, missing, max_values):
     if isinstance(col.dtype, pd.CategoricalDtype):

@@ -77,7 +77,7 @@ def _frame_html(df:pd.DataFrame, caption:str, max_rows:int=20) -> str:
     return html_table([str(c) for c in df.columns], rows, caption=caption, notes=notes)
 
 # %% ../nbs/14_widgets.ipynb #87928863
-TABS = ("Overview", "Slices", "Heat map", "Compare", "Discover", "Classes", "Fairness", "Examples")
+TABS = ("Overview", "Slices", "Heat map", "Compare", "Discover", "Classes", "Fairness", "Examples", "Production")
 OPENERS = ("Slices", "Heat map", "Compare", "Discover", "Fairness") # the tabs whose slices open their examples
 PAGE_SIZES = (10, 25, 50, 100)
 
@@ -232,9 +232,13 @@ class Dashboard(StaticTwin, W.VBox):
     any slice opens its examples, and a static twin of the last state renders anywhere."""
     twin_what = "The mlcompass dashboard"
     def __init__(self, ev:Evaluation, *, baselines=(), by=None, sensitive=None, metric:str|None=None, text:str|None=None,
-                 image:str|None=None, audio:str|None=None, cohorts=None):
+                 image:str|None=None, audio:str|None=None, cohorts=None, current=None, current_columns:dict|None=None):
         from mlcompass.metrics import available_metrics, default_metrics
         self.ev, self.baselines, self.cohorts = ev, list(baselines), {}
+        # production: this period's rows (a frame or an engine source) and the names of their columns (y_pred, y_score, y_true)
+        self.current, self.current_columns = current, dict(current_columns or {})
+        bad = sorted(set(self.current_columns) - {"y_pred", "y_score", "y_true"})
+        if bad: raise ValueError(f"current_columns has key(s) {bad}; it names the current rows' columns with y_pred, y_score and y_true.")
         # cohorts=a path: saved cohorts are kept there (a tag store: one tag per cohort), merged under its lock, and come back
         self.cohort_store = None
         if cohorts is not None:
@@ -341,6 +345,7 @@ class Dashboard(StaticTwin, W.VBox):
                          opener("Discover"), self.views["Discover"]],
             "Classes": [self.threshold, self.views["Classes"]],
             "Fairness": [self.sensitive, opener("Fairness"), self.views["Fairness"]],
+            "Production": [self.views["Production"]],
             "Examples": [W.HBox([self.example_slice, self.errors_only]), W.HBox([self.sort_by, self.descending, self.page_size]),
                          W.HBox([self.prev_page, self.page, self.next_page]), self.views["Examples"],
                          W.HBox([self.cohort_name, self.save_cohort_button]), self.cohort_note],
@@ -352,7 +357,7 @@ class Dashboard(StaticTwin, W.VBox):
         for t in ("Overview", "Slices"): self._render(t)
 
     # -- rendering: each view from the public API, its code shown beneath; every change refreshes the static twin
-    def _on_slices(self, _=None): self._changed("Slices", "Compare", "Overview")
+    def _on_slices(self, _=None): self._changed("Slices", "Compare", "Overview", "Production")
 
     def _changed(self, owner:str, *dependents:str):
         "A control of `owner` changed: redraw it now; the dependents now, if open, or when next opened."
@@ -450,6 +455,32 @@ class Dashboard(StaticTwin, W.VBox):
         if found.per_example: self.openable["Discover"] = {s: ("discover", i) for i, s in enumerate(found.frame["slice"])}
         args = ", ".join(f"{k}={v!r}" for k, v in ({"by": by} | kw).items())
         return (chart_html(found, "the discovered slices") + found._repr_html_(), found, f"ev.discover({self.method.value!r}, {args})")
+
+    def _view_production(self):
+        """The performance estimated on the current rows, sliced by the Slices tab's features, then what moved since the evaluation
+        set (`mc.estimate_performance`, `mc.drift`); computed once per features and metric."""
+        if self.current is None:
+            return ('<p class="mc-note" style="max-width:800px">No production rows given. Pass <code>current=</code> (this period\'s rows: a '
+                    'pandas or Polars frame, a DuckDB relation, Parquet files) and <code>current_columns=dict(y_pred=..., y_score=..., '
+                    'y_true=...)</code> to see how the model is probably doing on them and what moved.</p>', None, "")
+        from mlcompass.production import drift, estimate_performance, ESTIMATED
+        by = list(self.features.value) or None
+        metric = self.metric.value if self.metric.value in ESTIMATED else "accuracy"
+        cache = self.__dict__.setdefault("_production", {})
+        key = (tuple(by or ()), metric)
+        if key not in cache:
+            est = estimate_performance(self.ev, self.current, by=by, metric=metric, **self.current_columns) if self.ev.task == "binary" else None
+            cache[key] = (est, drift(self.ev, self.current, by=by, **self.current_columns))
+        est, moved = cache[key]
+        self.results["Drift"] = moved
+        args = ", ".join(f"{k}={v!r}" for k, v in self.current_columns.items())
+        parts, code = [], []
+        if est is not None:
+            parts += [chart_html(est, "estimated performance per slice, with the reference and, where labels arrived, the realised figure"), est._repr_html_()]
+            code.append(f"mc.estimate_performance(ev, current, by={by}, metric={metric!r}, {args})")
+        parts += [chart_html(moved, "the slices that moved"), fold_html(moved._repr_html_(), "what moved: the model's outputs, the features and the slices", open=est is None)]
+        code.append(f"mc.drift(ev, current, by={by}, {args})")
+        return "".join(parts), est if est is not None else moved, "\n".join(code)
 
     def _at_threshold(self, t:float) -> Evaluation:
         "The evaluation of predicting the positive class when its score is at least `t`."

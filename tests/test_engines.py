@@ -529,3 +529,14 @@ def test_regressions_on_spark(spark, adult):
     b = quiet(mc.regressions, mc.Evaluation.from_frame(sdf, **args), mc.PreviousSystem("prev"), **kw)
     assert b.per_example is False
     _same_regressions(a, b)
+
+
+def test_spark_drift_and_estimates_equal_pandas(spark):
+    "The current period in Spark: drift and the estimate are the same tables as with pandas."
+    r, c = mc.datasets.make_drift(n_reference=4000, n_current=2000, seed=21)
+    ev = mc.Evaluation.from_frame(r, y_true="default", y_pred="flagged", y_score="score", features=["channel", "income"])
+    cols = dict(by=["channel", "income"], y_pred="flagged", y_score="score", y_true="default")
+    sdf = spark.createDataFrame(pa.Table.from_pandas(c, preserve_index=False))
+    pd.testing.assert_frame_equal(mc.drift(ev, sdf, **cols).frame, mc.drift(ev, c, **cols).frame, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(mc.estimate_performance(ev, sdf, **cols).frame, mc.estimate_performance(ev, c, **cols).frame,
+                                  check_exact=False, rtol=1e-9)

@@ -55,7 +55,16 @@ RESULTS = {
     "Leaderboard": lambda ev: mc.leaderboard({ODD: ev, "other": mc.Evaluation(ev.y_true, np.where(ev.data["g"] == ODD, ev.y_true, ev.y_pred),
                                                                               data=ev.data)}, by="g", group={ODD: ODD, "other": "b"}),
     "History": lambda ev: logged_history(ev),
+    "Drift": lambda ev: mc.drift(ev, shifted(ev), y_pred="pred", y_score="score"),
+    "PerformanceEstimate": lambda ev: mc.estimate_performance(ev, shifted(ev), by="g", y_pred="pred", y_score="score", y_true="y"),
 }
+
+
+def shifted(ev):
+    "A current period of `ev`'s rows resampled toward the group named from the data, with its labels."
+    f = pd.DataFrame({"g": ev.data["g"], "x": ev.data["x"], "pred": ev.y_pred, "score": ev.proba[:, 1], "y": ev.y_true})
+    w = np.where(f["g"] == ODD, 3.0, 1.0)
+    return f.iloc[np.random.default_rng(1).choice(len(f), 400, p=w / w.sum())].reset_index(drop=True)
 
 
 def logged_history(ev):

@@ -394,3 +394,22 @@ def test_compare_tab_shows_what_changed_and_opens_a_regressed_slice():
     dash.clicks.click("Compare", "region == 'north' & device == 'ios'")
     shown = dash.results["Examples"]
     assert len(shown) and set(shown["region"]) == {"north"} and set(shown["device"]) == {"ios"}
+
+
+def test_production_tab_estimates_the_current_rows_and_shows_what_moved():
+    r, c = mc.datasets.make_drift(n_reference=6000, n_current=2000, seed=5)
+    ev = mc.Evaluation.from_frame(r, y_true="default", y_pred="flagged", y_score="score", features=["channel", "region"])
+    cols = dict(y_pred="flagged", y_score="score", y_true="default")
+    dash = ev.widget(by=["channel"], current=c, current_columns=cols)
+    assert "Production" not in dash.results # computed when the tab opens
+    dash.tab.selected_index = mc.widgets.TABS.index("Production")
+    view = dash.views["Production"].value
+    assert dash.views["Production"].error is None and "Estimated performance (accuracy) on the current rows" in view and "What moved" in view
+    pd.testing.assert_frame_equal(dash.results["Production"].to_frame(), mc.estimate_performance(ev, c, by=["channel"], **cols).to_frame())
+    dash.features.value = ("channel", "region") # the Slices tab's features slice the estimate too
+    assert "region == &#x27;north&#x27;" in dash.views["Production"].value
+    assert "Production" in dash.twin_html()
+    plain = ev.widget(by=["channel"])
+    plain.tab.selected_index = mc.widgets.TABS.index("Production")
+    assert "No production rows given" in plain.views["Production"].value
+    with pytest.raises(ValueError, match="current_columns has key"): ev.widget(current=c, current_columns={"pred": "flagged"})
