@@ -39,8 +39,8 @@ def exercises(nb):
     return out
 
 
-def test_the_course_has_its_nine_lessons():
-    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(1, 10)], [p.name for p in LESSONS]
+def test_the_course_has_its_ten_lessons():
+    assert [p.name[:2] for p in LESSONS] == [f"{i:02d}" for i in range(1, 11)], [p.name for p in LESSONS]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -341,6 +341,16 @@ ANSWERS = {
                 ("round(2.8 ** 2 * (lb.pooled['seed_sd'].iloc[0] ** 2 + lb.pooled['seed_sd'].iloc[1] ** 2) / 0.0003 ** 2)",
                  wrong("that uses the difference rounded to 0.0003")),
                 ("str(solution)", wrong("answer with a number of seeds, not '300'."))],
+    ("10", 1): [("solution", RIGHT), ("round(solution, 3)", RIGHT),
+                ("round(100 * solution, 1)", wrong("80.2: " + PERCENTAGE)),
+                ("e.overall['accuracy_estimate']", wrong("is the overall estimate, with this week's shares: the mix is still in it.")),
+                ("round(by_channel['accuracy_estimate'].mean(), 3)", wrong("is the plain mean of the three channels' estimates")),
+                ("round(e.overall['accuracy_reference'], 3)", wrong("is the accuracy measured on the test set"))],
+    ("10", 2): [("solution", RIGHT), ("' Concept Drift '", RIGHT),
+                ("'neither'", wrong("the labels that arrived depart from the estimate in region == 'north' (realised 0.700 against an estimated 0.811")),
+                ("'covariate shift'", wrong("no slice's share, no feature and none of the model's outputs moved beyond noise")),
+                ("'both'", wrong("there is no covariate shift. Only the labels changed.")),
+                ("'drift'", wrong("'drift' is not \"covariate shift\", \"concept drift\", \"both\" or \"neither\"."))],
 }
 
 
