@@ -71,7 +71,7 @@ def floor_polars(frames):
     import polars as pl
     for f in frames:
         f = f.lazy().with_columns(cell=(pl.col("score") * CELLS).floor().clip(0, CELLS - 1).cast(pl.Int64))
-        for b in BY: f.group_by(b, "pred", "cell", "y").agg(pl.len(), pl.col("score").sum(), (pl.col("score") ** 2).sum()).collect()
+        for b in BY: f.group_by(b, "pred", "cell", "y").agg(pl.len(), pl.col("score").sum().alias("s"), (pl.col("score") ** 2).sum().alias("s2")).collect()
 
 
 def floor_duckdb(con, paths):
@@ -102,8 +102,8 @@ def main():
     import duckdb, polars as pl
     results = []
     con = duckdb.connect()
-    ref_mem = con.execute(rows_sql(n_mem, 1, 0.0)).pl()
-    cur_mem = con.execute(rows_sql(n_mem, 101, 0.15)).pl()
+    ref_mem = con.sql(rows_sql(n_mem, 1, 0.0)).pl()
+    cur_mem = con.sql(rows_sql(n_mem, 101, 0.15)).pl()
     results.append(case("Polars (in memory)", ref_mem, cur_mem, lambda: floor_polars([ref_mem, cur_mem]), n_mem))
     del ref_mem, cur_mem
     ref_pq, cur_pq = parquet(n_pq, "reference", 1, 0.0), parquet(n_pq, "current", 101, 0.15)

@@ -275,6 +275,12 @@ def _estimate_rows(est, k=3):
         rows.append(_row("what next", f"Label recent rows of {cd.iloc[0]['slice']} and retrain: the estimates assume that a score means what it "
                          "meant on the reference, and the labels show it no longer does there.", severity="high", code=code,
                          label="retrain: " + cd.iloc[0]["slice"]))
+    elif est.explained_by_mix() is not None: # the drop is more traffic where the model was already weaker: the remedy is there
+        x = est.explained_by_mix()
+        rows.append(_row("what next", f"Work on {x['slice']}: the estimated drop comes mostly from its growth ({x['share_reference']:.1%} → "
+                         f"{x['share_current']:.1%} of the rows, {m} {x['slice_reference']:.3f} on the reference); slices estimated worse only "
+                         "because they hold more of it need no fix of their own.", severity="high", code=code + ".explained_by_mix()",
+                         label="the mix: " + x["slice"]))
     elif len(est.dropped()):
         s = est.dropped().iloc[0]["slice"]
         rows.append(_row("what next", f"Get labels for {s} first: the estimate says the model got worse there; labels confirm it (or show concept "

@@ -107,6 +107,20 @@ def test_cost_and_gates_and_findings_read_the_estimate(periods):
     assert skipped.to_frame()["status"].tolist() == ["skipped"]
     f = ev.findings(by=["channel"], estimate=e, discover=False).to_frame()
     assert f["finding"].iloc[0].startswith(f"On the {len(current):,} current rows, accuracy is estimated at")
+    assert f["finding"].iloc[-1].startswith("Work on channel == 'online': the estimated drop comes mostly from its growth")
+
+
+def test_the_estimated_drop_splits_into_mix_and_within(periods):
+    "For accuracy, a mean over rows: the overall change is the change of mix plus the changes within the slices, exactly."
+    ev, reference, current = periods
+    e = mc.estimate_performance(ev, current, by=["channel", "region"], **COLUMNS)
+    mix = e.mix.set_index("feature")
+    assert mix.loc["channel", "mix"] + mix.loc["channel", "within"] == pytest.approx(e.overall["accuracy_drop"], abs=1e-12)
+    sr, sc = reference["channel"].value_counts(normalize=True), current["channel"].value_counts(normalize=True)
+    acc = (reference.flagged == reference["default"]).groupby(reference["channel"]).mean()
+    assert mix.loc["channel", "mix"] == pytest.approx(((sc - sr) * (acc - (reference.flagged == reference["default"]).mean())).sum())
+    assert e.explained_by_mix()["slice"] == "channel == 'online'" and abs(mix.loc["region", "mix"]) < 0.002
+    assert "Most of that is the change of mix" in e.summary()
 
 
 @pytest.mark.parametrize("kind", ["polars", "lazy", "duckdb", "parquet", "engine reference"])
