@@ -414,6 +414,9 @@ def _estimated_drop(gates, estimate, rows):
             worse = x < -tol and (overall or gates.judge != "interval" or p < gates.alpha)
             detail = (f"estimated {m} {float(d[m + '_estimate']):.3f} against {float(d[m + '_reference']):.3f} on the reference: "
                       f"{drop:+.3f} [{lo:+.3f}, {hi:+.3f}] (p = {p:.2g})" + (f": worse by more than {tol:g}" if worse else ""))
+            if bool(d.get("concept_drift", False)): # the labels that arrived contradict the estimate: it no longer holds
+                worse, detail = True, (f"the labels that arrived give {m} {float(d[m + '_realised']):.3f} against {float(d[m + '_realised'] - d[m + '_gap']):.3f} "
+                                       "estimated (concept drift): the estimate no longer holds")
             rows.append(_row("max estimated drop", m, d["slice"], gain, ">=", -tol, judge=gates.judge, lo=gain_lo, hi=gain_hi,
                              n=int(d["n_current"]), p=p, status="fail" if worse else "pass", detail=detail))
 

@@ -354,7 +354,7 @@ class Dashboard(StaticTwin, W.VBox):
         self.tab.observe(self._on_tab, names="selected_index")
         super().__init__([W.HTML(DASH_CSS + HIDE_TWINS), self.tab])
         self.add_class("mlcompass-dash"); self.add_class(self.css_id)
-        for t in ("Overview", "Slices"): self._render(t)
+        for t in ("Overview", "Slices") + (("Production",) if current is not None else ()): self._render(t) # the static twin shows them
 
     # -- rendering: each view from the public API, its code shown beneath; every change refreshes the static twin
     def _on_slices(self, _=None): self._changed("Slices", "Compare", "Overview", "Production")

@@ -171,6 +171,7 @@ def test_new_values_and_missing_values_get_their_own_slices(periods):
     (lambda ev, cur: mc.estimate_performance(ev, cur, cost={"fp": 1}, **COLUMNS), "cost={'fp': 1} must be a dict"),
     (lambda ev, cur: mc.drift(ev, cur, by=["nope"], **COLUMNS), "by='nope' is not a column of the reference's data"),
     (lambda ev, cur: mc.drift(ev.y_true, cur, **COLUMNS), "reference must be an Evaluation"),
+    (lambda ev, cur: mc.estimate_performance(ev, cur.iloc[:0], **COLUMNS), "current has no rows"),
 ])
 def test_bad_inputs_get_a_clear_message(periods, call, message):
     ev, _, current = periods
@@ -220,3 +221,28 @@ def test_the_report_opens_a_production_section(tmp_path):
     assert not res.passed # the estimated drop is beyond the gate's tolerance
     html = res.html.read_text()
     assert "Production: how the model is probably doing now" in html and "estimated at" in html
+
+
+def test_labels_that_arrived_are_compared_and_contradict_the_gate():
+    "With labels: their positive share is compared (prior shift), and concept drift fails the estimated-drop gate."
+    r, c = mc.datasets.make_drift(seed=15, concept=0.3)
+    ev = reference_of(r)
+    d = mc.drift(ev, c, y_true="default", **COLUMNS)
+    labelled = d.model.set_index("what").loc["share labelled 1"]
+    assert labelled["reference"] == pytest.approx(r["default"].mean()) and labelled["current"] == pytest.approx(c["default"].mean())
+    e = mc.estimate_performance(ev, c, by=["region"], y_true="default", **COLUMNS)
+    g = ev.check(mc.Gates(max_estimated_drop={"accuracy": 0.5}), estimate=e) # a tolerance no estimate reaches: only the labels fail it
+    failed = g.failures.set_index("scope")
+    assert {"overall", "region == 'north'"} <= set(failed.index) and "concept drift" in failed.loc["overall", "detail"]
+
+
+def test_values_beyond_the_reference_range_get_their_own_slices(periods):
+    ev, reference, current = periods
+    cur = current.copy()
+    cur.loc[:9, "income"] = reference["income"].min() - 100
+    cur.loc[10:29, "income"] = reference["income"].max() + 100
+    f = mc.drift(ev, cur, by=["income"], **COLUMNS).frame.set_index("slice")
+    lo, hi = mc.slices.encode_feature(reference["income"], "income").edges[[0, -1]]
+    assert f.loc[f"income < {lo:g}", "n_current"] == 10 and f.loc[f"income > {hi:g}", "n_current"] == 20
+    inside = f.drop(index=[f"income < {lo:g}", f"income > {hi:g}"])
+    assert inside["n_current"].sum() == len(cur) - 30 # no row of the current period under a predicate it does not satisfy
