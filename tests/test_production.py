@@ -246,3 +246,16 @@ def test_values_beyond_the_reference_range_get_their_own_slices(periods):
     assert f.loc[f"income < {lo:g}", "n_current"] == 10 and f.loc[f"income > {hi:g}", "n_current"] == 20
     inside = f.drop(index=[f"income < {lo:g}", f"income > {hi:g}"])
     assert inside["n_current"].sum() == len(cur) - 30 # no row of the current period under a predicate it does not satisfy
+
+
+def test_a_reference_frame_and_current_rows_whose_labels_have_not_arrived(periods, tmp_path):
+    "The reference may be a frame named by y_true/y_pred/y_score; the current rows need not have the label column yet."
+    ev, reference, current = periods
+    want = mc.estimate_performance(ev, current, by=["channel"], **COLUMNS)
+    got = mc.estimate_performance(reference, current.drop(columns="default"), by=["channel"], y_true="default", **COLUMNS)
+    assert not got.labelled
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    reference.to_parquet(tmp_path / "reference.parquet")
+    pd.testing.assert_frame_equal(mc.drift(str(tmp_path / "reference.parquet"), current, y_true="default", **COLUMNS).frame,
+                                  mc.drift(ev, current, y_true="default", **COLUMNS).frame, check_exact=False, rtol=1e-9)
+    with pytest.raises(ValueError, match="a reference given as a frame needs y_true="): mc.drift(reference, current, **COLUMNS)
