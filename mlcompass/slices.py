@@ -17,7 +17,7 @@ from .render import Result, mathsafe
 __all__ = ['MISSING', 'OTHER', 'MSG_RESERVED_VALUE', 'RESERVED', 'METRIC_SUFFIXES', 'MAX_SLICES', 'MSG_TOO_MANY_SLICES',
            'FeatureCodes', 'encode_feature', 'check_bins', 'sorted_codes', 'value_codes', 'encode_features',
            'codes_in_memory', 'share_codes', 'slicings', 'count_slices', 'check_slice_budget', 'predicates',
-           'compute_slices', 'SliceFrame']
+           'compute_slices', 'value_columns', 'SliceFrame']
 
 # %% ../nbs/04_slices.ipynb #86eb4d9e
 MISSING = "(missing)"
@@ -272,16 +272,15 @@ def _progress(it, total, progress, desc):
     from tqdm.auto import tqdm
     return tqdm(it, total=total, desc=desc, leave=False, delay=0 if progress else 2.0)
 
+def value_columns(by:list, fs:list, keys:np.ndarray) -> dict:
+    "Per column of `by`: each group's value, for the features `fs` of a slicing (groups' codes `keys`); NA for the other columns."
+    names = [f.name for f in fs]
+    return {b: pd.array([fs[names.index(b)].values[c] for c in keys[:, names.index(b)]] if b in names else [pd.NA] * len(keys), dtype=object)
+            for b in by}
+
 def _combo_frame(by, fs, keys, res, ms, overall, total_w, ci, weighted):
     st, G = res["stats"], len(keys)
-    names = {f.name for f in fs}
-    cols = {"slice": predicates(fs, keys),
-            "depth": np.full(G, len(fs))}
-    for b in by:
-        if b in names:
-            f = next(f for f in fs if f.name == b); j = fs.index(f)
-            cols[b] = pd.array([f.values[c] for c in keys[:, j]], dtype=object)
-        else: cols[b] = pd.array([pd.NA] * G, dtype=object)
+    cols = {"slice": predicates(fs, keys), "depth": np.full(G, len(fs)), **value_columns(by, fs, keys)}
     cols["n"] = st.count
     if weighted: cols["n_weighted"] = st.weight
     cols["share"] = st.weight / total_w
